@@ -1,0 +1,3 @@
+from convostore.cli import app
+
+app(prog_name="convostore")

@@ -1,0 +1,60 @@
+"""The FastAPI application: routers, error handlers, and the database for its lifetime."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from convostore import __version__
+from convostore.api import conversations, health, messages, tasks, users
+from convostore.api.errors import install_error_handlers
+from convostore.api.limits import BodySizeLimit
+from convostore.auth import load_jwt_secret
+from convostore.config import Settings, get_settings
+from convostore.database import connect
+from convostore.schemas.common import ErrorBody
+
+logger = logging.getLogger(__name__)
+
+_ERROR_RESPONSES = {
+    status: {"model": ErrorBody}
+    for status in (401, 403, 404, 409, 413, 422, 503)
+}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.jwt_secret = load_jwt_secret(settings)
+        async with connect(settings) as connection:
+            app.state.database = connection.database
+            app.state.connection = connection
+            yield
+
+    app = FastAPI(
+        title="convostore",
+        version=__version__,
+        description="Users, their tasks, their conversations and every message, in MongoDB.",
+        lifespan=lifespan,
+        responses=_ERROR_RESPONSES,
+    )
+    app.state.settings = settings
+
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+
+    app.include_router(health.router)
+    for resource in (users, tasks, conversations, messages):
+        app.include_router(resource.router)
+    return app

@@ -1,0 +1,170 @@
+from typing import Annotated, Literal
+
+from beanie import PydanticObjectId
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from pymongo import ASCENDING, DESCENDING
+
+from convostore.api.deps import CurrentUser
+from convostore.api.owned import find_owned, update_owned
+from convostore.api.pagination import (
+    DEFAULT_PAGE_SIZE,
+    BadCursor,
+    CursorParam,
+    PageSize,
+    decode_cursor,
+    encode_cursor,
+    page_of,
+)
+from convostore.models import Conversation, Message
+from convostore.schemas.messages import (
+    MessageBatch,
+    MessageBatchCreate,
+    MessageCreate,
+    MessagePublic,
+    MessagesPage,
+    MessageUpdate,
+)
+from convostore.services.messages import (
+    append_messages,
+    append_messages_once,
+    delete_message,
+    drafts_from,
+)
+
+router = APIRouter(prefix="/v1/conversations/{conversation_id}/messages", tags=["messages"])
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Makes a retried request safe: a repeat returns what the first one stored.",
+    ),
+]
+
+
+async def _append(
+    request: Request,
+    conversation_id: PydanticObjectId,
+    user: CurrentUser,
+    bodies: list[MessageCreate],
+    idempotency_key: str | None,
+) -> tuple[list[Message], int]:
+    """Append and return the messages, with 201, or 200 for a replayed Idempotency-Key."""
+    drafts = drafts_from(bodies)
+    if idempotency_key is None:
+        return await append_messages(conversation_id, user.id, drafts), status.HTTP_201_CREATED
+
+    ttl = request.app.state.settings.idempotency_ttl_seconds
+    messages, created = await append_messages_once(
+        conversation_id, user.id, drafts, idempotency_key, ttl
+    )
+    return messages, status.HTTP_201_CREATED if created else status.HTTP_200_OK
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MessagePublic,
+    responses={200: {"model": MessagePublic, "description": "A replayed Idempotency-Key."}},
+)
+async def append_message(
+    request: Request,
+    conversation_id: PydanticObjectId,
+    body: MessageCreate,
+    user: CurrentUser,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Append a message to a conversation; it gets the next `seq`."""
+    messages, status_code = await _append(
+        request, conversation_id, user, [body], idempotency_key
+    )
+    public = MessagePublic.model_validate(messages[0])
+    return JSONResponse(public.model_dump(mode="json"), status_code=status_code)
+
+
+@router.post(
+    "/batch",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MessageBatch,
+    responses={200: {"model": MessageBatch, "description": "A replayed Idempotency-Key."}},
+)
+async def append_message_batch(
+    request: Request,
+    conversation_id: PydanticObjectId,
+    body: MessageBatchCreate,
+    user: CurrentUser,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Append up to 100 messages, in the given order, with consecutive `seq`."""
+    messages, status_code = await _append(
+        request, conversation_id, user, body.messages, idempotency_key
+    )
+    batch = MessageBatch(data=[MessagePublic.model_validate(m) for m in messages])
+    return JSONResponse(batch.model_dump(mode="json"), status_code=status_code)
+
+
+@router.get("", response_model=MessagesPage)
+async def list_messages(
+    conversation_id: PydanticObjectId,
+    user: CurrentUser,
+    order: Annotated[Literal["asc", "desc"], Query(description="By `seq`.")] = "asc",
+    limit: PageSize = DEFAULT_PAGE_SIZE,
+    cursor: CursorParam = None,
+) -> MessagesPage:
+    """A conversation's messages in `seq` order; new messages never disturb a paging client."""
+    await find_owned(Conversation, user.id, "conversation", _id=conversation_id)
+
+    listing = f"messages:{conversation_id}:{order}"
+    query: dict = {"conversation_id": conversation_id, "user_id": user.id}
+    if cursor is not None:
+        after = decode_cursor(cursor, listing).get("seq")
+        if type(after) is not int:
+            raise BadCursor()
+        query["seq"] = {"$gt": after} if order == "asc" else {"$lt": after}
+
+    direction = ASCENDING if order == "asc" else DESCENDING
+    found = await Message.find(query).sort([("seq", direction)]).limit(limit + 1).to_list()
+    messages, has_more = page_of(found, limit)
+    next_cursor = encode_cursor(listing, {"seq": messages[-1].seq}) if has_more else None
+    return MessagesPage(
+        data=[MessagePublic.model_validate(m) for m in messages],
+        has_more=has_more,
+        next_cursor=next_cursor,
+    )
+
+
+@router.get("/{message_id}", response_model=MessagePublic)
+async def read_message(
+    conversation_id: PydanticObjectId, message_id: PydanticObjectId, user: CurrentUser
+) -> Message:
+    """One message."""
+    return await find_owned(
+        Message, user.id, "message", _id=message_id, conversation_id=conversation_id
+    )
+
+
+@router.patch("/{message_id}", response_model=MessagePublic)
+async def update_message(
+    conversation_id: PydanticObjectId,
+    message_id: PydanticObjectId,
+    body: MessageUpdate,
+    user: CurrentUser,
+) -> Message:
+    """Change a message's content or metadata."""
+    return await update_owned(
+        Message, user.id, "message", body.changes(), _id=message_id,
+        conversation_id=conversation_id,
+    )
+
+
+@router.delete("/{message_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_message(
+    conversation_id: PydanticObjectId, message_id: PydanticObjectId, user: CurrentUser
+) -> Response:
+    """Delete a message; the others keep their `seq`."""
+    await delete_message(conversation_id, user.id, message_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

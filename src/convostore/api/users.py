@@ -1,0 +1,49 @@
+from fastapi import APIRouter, Response, status
+from pymongo.errors import DuplicateKeyError
+
+from convostore.api.deps import AdminUser, CurrentUser
+from convostore.errors import Conflict
+from convostore.models import User
+from convostore.schemas.users import UserCreate, UserPublic, UserUpdate
+from convostore.services.erasure import erase_user
+
+router = APIRouter(prefix="/v1/users", tags=["users"])
+
+EMAIL_TAKEN = "a user with this email exists"
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
+async def create_user(body: UserCreate, _: AdminUser) -> User:
+    """Create a user (admin only)."""
+    user = User(email=body.email, name=body.name)
+    try:
+        await user.insert()
+    except DuplicateKeyError:
+        raise Conflict(EMAIL_TAKEN) from None
+    return user
+
+
+@router.get("/me", response_model=UserPublic)
+async def read_me(user: CurrentUser) -> User:
+    """The caller's own user."""
+    return user
+
+
+@router.patch("/me", response_model=UserPublic)
+async def update_me(body: UserUpdate, user: CurrentUser) -> User:
+    """Change the caller's name or email."""
+    changes = body.changes()
+    if not changes:
+        return user
+    try:
+        await user.set(changes)
+    except DuplicateKeyError:
+        raise Conflict(EMAIL_TAKEN) from None
+    return user
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_me(user: CurrentUser) -> Response:
+    """Erase the caller and all of their tasks, conversations and messages."""
+    await erase_user(user.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,188 @@
+"""The `convostore` command line."""
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from bson import ObjectId
+from pydantic import SecretStr, ValidationError
+from pymongo.errors import DuplicateKeyError, PyMongoError
+from tqdm import tqdm
+
+from convostore.auth import issue_token, load_jwt_secret
+from convostore.config import Settings, get_settings, redact_uri
+from convostore.database import Connection, connect, start_embedded
+from convostore.embedded import EmbeddedServerUnavailable
+from convostore.exporting import export_chunks
+from convostore.importing import ImportReport, import_conversations, read_chitchat, read_jsonl
+from convostore.models import User
+
+app = typer.Typer(help="convostore: a MongoDB document service for a chatbot.",
+                  no_args_is_help=True, add_completion=False)
+users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+ResultT = TypeVar("ResultT")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code=1)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as error:
+        raise _fail(f"bad configuration: {error}") from None
+
+
+def _user_id(value: str) -> ObjectId:
+    if not ObjectId.is_valid(value):
+        raise _fail(f"{value!r} is not a user id (24 hex digits)")
+    return ObjectId(value)
+
+
+def _with_database(work: Callable[[Connection], Awaitable[ResultT]]) -> ResultT:
+    """Run `work` against the configured database (attaching to or starting the embedded one)."""
+
+    async def run() -> ResultT:
+        async with connect(_settings()) as connection:
+            return await work(connection)
+
+    try:
+        return asyncio.run(run())
+    except EmbeddedServerUnavailable as error:
+        raise _fail(str(error)) from None
+    except PyMongoError as error:
+        raise _fail(f"database error: {error}") from None
+
+
+async def _require_user(user_id: ObjectId) -> None:
+    if await User.get(user_id) is None:
+        raise _fail(f"no user with id {user_id}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the API (and, without CONVOSTORE_MONGODB_URI, the embedded database)."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = _settings()
+
+    embedded = None
+    if settings.mongodb_uri is None:
+        try:
+            embedded = start_embedded(settings)
+        except EmbeddedServerUnavailable as error:
+            raise _fail(str(error)) from None
+        embedded.supervise()
+        settings = settings.model_copy(update={"mongodb_uri": SecretStr(embedded.uri)})
+
+    try:
+        from convostore.api.app import create_app
+
+        api_url = f"http://{host}:{port}"
+        database_uri = redact_uri(settings.mongodb_uri.get_secret_value())  # type: ignore[union-attr]
+        typer.echo(f"API:      {api_url}/v1")
+        typer.echo(f"Docs:     {api_url}/docs")
+        typer.echo(f"MongoDB:  {database_uri.rstrip('/')}/{settings.database}")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+@users_app.command("create")
+def create_user(
+    email: Annotated[str, typer.Option(help="The user's email address (unique).")],
+    name: Annotated[str, typer.Option(help="The user's display name.")] = "",
+) -> None:
+    """Create a user and print its id."""
+
+    async def work(_: Connection) -> str:
+        try:
+            user = User(email=email, name=name)
+        except ValidationError as error:
+            raise _fail(error.errors(include_url=False)[0]["msg"]) from None
+        try:
+            await user.insert()
+        except DuplicateKeyError:
+            raise _fail(f"a user with email {user.email} exists") from None
+        return str(user.id)
+
+    typer.echo(_with_database(work))
+
+
+@app.command()
+def token(
+    user_id: Annotated[str, typer.Argument(help="The user the token speaks for.")],
+    admin: Annotated[bool, typer.Option(help="Grant the admin scope.")] = False,
+    ttl: Annotated[int, typer.Option(min=1, help="Seconds until the token expires.")] = 3600,
+) -> None:
+    """Print a bearer token for a user."""
+    settings = _settings()
+    subject = _user_id(user_id)
+    _with_database(lambda _: _require_user(subject))
+    typer.echo(issue_token(load_jwt_secret(settings), subject, admin=admin, ttl_seconds=ttl))
+
+
+@app.command("import")
+def import_(
+    user: Annotated[str, typer.Option(help="The user who will own the conversations.")],
+    path: Annotated[Path | None, typer.Argument(
+        exists=True, dir_okay=False, help="A JSONL file, a conversation a line."
+    )] = None,
+    chitchat: Annotated[bool, typer.Option(help="Import the chitchat dataset.")] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N.")] = None,
+) -> None:
+    """Import conversations from a JSONL file or the chitchat dataset."""
+    if (path is None) == (not chitchat):
+        raise _fail("give either a PATH or --chitchat")
+    owner = _user_id(user)
+    report = ImportReport()
+
+    async def work(_: Connection) -> ImportReport:
+        await _require_user(owner)
+        try:
+            source = read_chitchat() if chitchat else read_jsonl(path, report)  # type: ignore[arg-type]
+        except RuntimeError as error:
+            raise _fail(str(error)) from None
+        if limit is not None:
+            source = (draft for _, draft in zip(range(limit), source, strict=False))
+        with tqdm(unit=" messages", file=sys.stderr, desc="importing") as progress:
+            return await import_conversations(owner, source, report, progress.update)
+
+    _with_database(work)
+    for problem in report.skipped:
+        typer.secho(f"skipped {problem}", err=True, fg=typer.colors.YELLOW)
+    typer.echo(f"imported {report.conversations} conversations, {report.messages} messages"
+               + (f"; skipped {len(report.skipped)} lines" if report.skipped else ""))
+
+
+@app.command()
+def export(
+    user: Annotated[str, typer.Option(help="Whose conversations to export.")],
+    out: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None,
+) -> None:
+    """Export a user's conversations as JSONL (the format `import` reads)."""
+    owner = _user_id(user)
+
+    async def work(_: Connection) -> None:
+        await _require_user(owner)
+        target = out.open("w", encoding="utf-8") if out else sys.stdout
+        try:
+            async for chunk in export_chunks(owner):
+                target.write(chunk)
+        finally:
+            if out:
+                target.close()
+
+    _with_database(work)

@@ -1,0 +1,48 @@
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from beanie import PydanticObjectId
+from pydantic import AfterValidator, Field
+from pymongo import ASCENDING, IndexModel
+
+from convostore.models.base import TimestampedDocument, timestamp_indexes
+from convostore.models.fields import Metadata, Text
+from convostore.timestamps import to_utc_ms
+
+SentAt = Annotated[datetime, AfterValidator(to_utc_ms)]
+
+
+class Role(StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+    SYSTEM = "system"
+    TOOL = "tool"
+
+
+class Message(TimestampedDocument):
+    """One message of a conversation, at 1-based position `seq`.
+
+    `timestamp` is when the message was sent, as its sender says (the original time of an
+    imported message); `created_at` is when convostore stored it.
+    """
+
+    conversation_id: PydanticObjectId
+    user_id: PydanticObjectId  # always the conversation owner's id
+    seq: int
+    role: Role
+    content: Text
+    timestamp: SentAt
+    metadata: Metadata = Field(default_factory=dict)
+
+    class Settings:
+        name = "messages"
+        indexes = [
+            *timestamp_indexes(),
+            IndexModel(
+                [("conversation_id", ASCENDING), ("seq", ASCENDING)],
+                name="conversation_seq_unique",
+                unique=True,
+            ),
+            IndexModel([("user_id", ASCENDING), ("created_at", ASCENDING)], name="user_created"),
+        ]
