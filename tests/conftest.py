@@ -23,7 +23,7 @@ from convostore.database import init_models, make_client
 from convostore.embedded import EmbeddedServer
 from convostore.models import User
 
-JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+JWT_SECRET = "test-secret-long-enough-for-hs256-and-hs512-" + "0123456789abcdef" * 2
 
 
 @pytest.fixture(scope="session")

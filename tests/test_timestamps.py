@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from beanie import BulkWriter
-from bson import ObjectId
 from beanie.odm.operators.update.general import Inc, Set
+from bson import ObjectId
 from pymongo import InsertOne, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 

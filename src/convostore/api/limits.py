@@ -1,12 +1,15 @@
 """Refuse request bodies over the configured size with 413, before they are parsed."""
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from convostore.api.errors import error_response
 
 
-class RequestTooLarge(Exception):
-    pass
+class RequestTooLarge(HTTPException):
+    # An HTTPException, so that FastAPI's body parsing lets it through as a 413.
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes")
 
 
 class BodySizeLimit:
@@ -35,7 +38,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise RequestTooLarge()
+                    raise RequestTooLarge(self.limit)
             return message
 
         async def tracking_send(message: Message) -> None:

@@ -22,7 +22,7 @@ def _require_encodable(value: str) -> str:
 Text = Annotated[str, AfterValidator(_require_encodable)]
 
 # Keys become field names inside the stored document: no leading "$", no dots, no NUL.
-_METADATA_KEY = re.compile(r"[^$.\x00][^.\x00]*")
+_METADATA_KEY = re.compile(r"^[^$.\x00][^.\x00]*$")
 
 MetadataKey = Annotated[
     Text,

@@ -1,0 +1,115 @@
+"""Bad input gets a clear 4xx in the one error shape, and changes nothing."""
+
+import pytest
+
+from tests.helpers import append, check, check_error, create_conversation
+
+SERVER_OWNED = ["id", "user_id", "conversation_id", "seq", "created_at", "updated_at",
+                "message_count", "last_message_at"]
+
+
+async def _counts(db) -> dict[str, int]:
+    return {name: await db[name].count_documents({})
+            for name in ("tasks", "conversations", "messages")}
+
+
+@pytest.mark.parametrize("field", SERVER_OWNED)
+async def test_server_owned_fields_are_refused_by_name(client, alice, db, field):
+    conversation = await create_conversation(client, alice)
+    before = await _counts(db)
+    value = "2020-01-01T00:00:00Z" if field.endswith("_at") else "0123456789abcdef01234567"
+    bodies = [
+        ("POST", "/v1/tasks", {"title": "t", field: value}),
+        ("POST", "/v1/conversations", {field: value}),
+        ("PATCH", f"/v1/conversations/{conversation['id']}", {field: value}),
+        ("POST", f"/v1/conversations/{conversation['id']}/messages",
+         {"role": "user", "content": "x", field: value}),
+    ]
+    for method, path, body in bodies:
+        error = check_error(await client.request(method, path, json=body,
+                                                 headers=alice.headers), 422)
+        assert field in error["details"][0]["message"], error
+    assert await _counts(db) == before
+    stored = check(await client.get(f"/v1/conversations/{conversation['id']}",
+                                    headers=alice.headers), 200)
+    assert stored == conversation
+
+
+async def test_unknown_fields_are_refused(client, alice):
+    error = check_error(await client.post("/v1/tasks", json={"title": "t", "colour": "red"},
+                                          headers=alice.headers), 422)
+    assert error["details"][0]["loc"][-1] == "colour"
+
+
+@pytest.mark.parametrize("body", [
+    b'{"title": "\\ud800"}',
+    b'{"title": "ok", "description": "\\udfff tail"}',
+], ids=["lone-high", "lone-low"])
+async def test_lone_surrogates_are_refused(client, alice, db, body):
+    response = await client.post("/v1/tasks", content=body, headers={
+        **alice.headers, "Content-Type": "application/json"})
+    check_error(response, 422)
+    assert await db["tasks"].count_documents({}) == 0
+
+
+@pytest.mark.parametrize("body", [
+    b"{not json", b"", b"[]", b"null", b'"a string"', b'{"title": 5}',
+    b"[" * 100_000 + b"]" * 100_000,
+], ids=["broken", "empty", "array", "null", "string", "wrong-type", "deep-nesting"])
+async def test_malformed_bodies_get_4xx(client, alice, db, body):
+    response = await client.post("/v1/tasks", content=body, headers={
+        **alice.headers, "Content-Type": "application/json"})
+    assert 400 <= response.status_code < 500, response.text
+    check_error(response, response.status_code)
+    assert await db["tasks"].count_documents({}) == 0
+
+
+async def test_deeply_nested_metadata_is_refused(client, alice, db):
+    nested: dict = {"k": "v"}
+    for _ in range(500):
+        nested = {"k": nested}
+    check_error(await client.post("/v1/conversations", json={"metadata": nested},
+                                  headers=alice.headers), 422)
+    assert await db["conversations"].count_documents({}) == 0
+
+
+async def test_bodies_over_the_limit_get_413(client, alice, app, db, settings):
+    conversation = await create_conversation(client, alice)
+    huge = "x" * (settings.max_request_bytes + 1)
+    response = await client.post(f"/v1/conversations/{conversation['id']}/messages",
+                                 json={"role": "user", "content": huge}, headers=alice.headers)
+    check_error(response, 413, "request_too_large")
+
+    async def chunks():
+        for _ in range(settings.max_request_bytes // 65536 + 2):
+            yield b"x" * 65536
+
+    response = await client.post("/v1/tasks", content=chunks(), headers={
+        **alice.headers, "Content-Type": "application/json"})
+    check_error(response, 413)
+    assert await db["messages"].count_documents({}) == 0
+
+
+@pytest.mark.parametrize("text", [
+    "emoji 👩‍👩‍👧‍👦 🏳️‍🌈 and 😀",
+    "combining: e\u0301 a\u0308 \u0915\u094d\u0937",
+    "right-to-left: שלום עולם مرحبا بالعالم",
+    "```python\nprint('hi')\n```\n\ttabs\r\nand \\ backslashes \"quotes\" \u0000 nul",
+    "zero width\u200b joiner\u200d and bom \ufeff",
+])
+async def test_text_comes_back_byte_for_byte(client, alice, text):
+    conversation = await create_conversation(client, alice, title=text[:500])
+    message = await append(client, alice, conversation["id"], text, metadata={"note": text})
+    read = check(await client.get(
+        f"/v1/conversations/{conversation['id']}/messages/{message['id']}",
+        headers=alice.headers), 200)
+    assert read["content"].encode() == text.encode()
+    assert read["metadata"]["note"] == text
+    listed = check(await client.get(f"/v1/conversations/{conversation['id']}",
+                                    headers=alice.headers), 200)
+    assert listed["title"] == text[:500]
+
+
+async def test_unknown_routes_and_methods_use_the_error_shape(client, alice):
+    check_error(await client.get("/v1/nothing-here", headers=alice.headers), 404)
+    check_error(await client.put("/v1/conversations", headers=alice.headers), 405)
