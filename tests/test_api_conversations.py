@@ -40,7 +40,7 @@ async def test_appending_moves_count_last_message_and_updated_at(client, alice):
 
 async def test_list_is_most_recently_updated_first(client, alice):
     first = await create_conversation(client, alice, title="first")
-    second = await create_conversation(client, alice, title="second")
+    await create_conversation(client, alice, title="second")
     await asyncio.sleep(0.005)
     await append(client, alice, first["id"], "bump")
 

@@ -31,7 +31,8 @@ async def test_filter_by_completed(client, alice):
 
 
 async def test_put_replaces_client_fields_and_keeps_created_at(client, alice):
-    task = await create_task(client, alice, title="a", description="d", due_at="2027-01-01T00:00:00Z")
+    task = await create_task(client, alice, title="a", description="d",
+                             due_at="2027-01-01T00:00:00Z")
     await asyncio.sleep(0.005)
     response = await client.put(f"/v1/tasks/{task['id']}", json={"title": "b"},
                                 headers=alice.headers)
@@ -62,7 +63,8 @@ async def test_patch_with_null_title_is_refused(client, alice, db):
 
 async def test_delete(client, alice):
     task = await create_task(client, alice)
-    assert (await client.delete(f"/v1/tasks/{task['id']}", headers=alice.headers)).status_code == 204
+    response = await client.delete(f"/v1/tasks/{task['id']}", headers=alice.headers)
+    assert response.status_code == 204
     check_error(await client.get(f"/v1/tasks/{task['id']}", headers=alice.headers), 404)
     check_error(await client.delete(f"/v1/tasks/{task['id']}", headers=alice.headers), 404)
 
