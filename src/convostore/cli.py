@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -68,6 +69,10 @@ async def _require_user(user_id: ObjectId) -> None:
         raise _fail(f"no user with id {user_id}")
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -86,6 +91,10 @@ def serve(
         embedded.supervise()
         settings = settings.model_copy(update={"mongodb_uri": SecretStr(embedded.uri)})
 
+    # uvicorn shuts down gracefully on Ctrl-C or SIGTERM and then re-raises the signal; these
+    # handlers turn that into a normal exit, so `finally` below still stops the embedded database.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, _exit_cleanly)
     try:
         from convostore.api.app import create_app
 

@@ -6,9 +6,10 @@ Messages are kept exactly as they come, empty ones included, in their order: the
 their 1-based position and `timestamp` their original time when the source has one.
 """
 
-import logging
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,6 @@ from convostore.models.fields import Metadata
 from convostore.models.message import Role, SentAt
 from convostore.schemas.messages import MessageContent
 from convostore.services.messages import MessageDraft
-
-logger = logging.getLogger(__name__)
 
 # Messages written per insert_many; conversations are grouped until a batch is this full.
 BATCH_MESSAGES = 2000
@@ -59,10 +58,6 @@ class ImportReport:
     skipped: list[str] = field(default_factory=list)
 
 
-class SkippedLine(Exception):
-    pass
-
-
 def _draft_from(record: ImportedConversation) -> ConversationDraft:
     return ConversationDraft(
         title=record.title,
@@ -91,20 +86,26 @@ def read_jsonl(path: Path, report: ImportReport) -> Iterator[ConversationDraft]:
             yield _draft_from(record)
 
 
+def load_chitchat_dataset() -> dict[str, Any]:
+    """The raw chitchat dataset: conversation id -> conversation, in the file's order."""
+    # Read the package's data file directly: its own Dataset class leaves the file open.
+    try:
+        data_file = resources.files("chitchat_dataset") / "dataset.json"
+        with data_file.open(encoding="utf-8") as source:
+            return json.load(source)
+    except ModuleNotFoundError:
+        raise RuntimeError(
+            "the chitchat dataset is not installed: pip install 'convostore[chitchat]'"
+        ) from None
+
+
 def read_chitchat() -> Iterator[ConversationDraft]:
     """The chitchat dataset's conversations, in the dataset's order.
 
     Its two speakers become `user` (whoever speaks first) and `assistant`; each message keeps
     its original time in `timestamp` and its speaker's id in `metadata.sender`.
     """
-    try:
-        import chitchat_dataset
-    except ImportError:
-        raise RuntimeError(
-            "the chitchat dataset is not installed: pip install 'convostore[chitchat]'"
-        ) from None
-
-    for source_id, conversation in chitchat_dataset.Dataset().items():
+    for source_id, conversation in load_chitchat_dataset().items():
         roles: dict[str, Role] = {}
         messages = []
         for turn in conversation["messages"]:
