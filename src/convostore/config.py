@@ -12,7 +12,10 @@ MIN_JWT_SECRET_LENGTH = 32
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CONVOSTORE_", env_file=".env", extra="ignore")
+    # An empty variable counts as unset (docker compose passes `${VAR:-}` through as "").
+    model_config = SettingsConfigDict(
+        env_prefix="CONVOSTORE_", env_file=".env", extra="ignore", env_ignore_empty=True
+    )
 
     # Where the data lives: a MongoDB URI, or (unset) the embedded server in `data_dir`.
     mongodb_uri: SecretStr | None = None

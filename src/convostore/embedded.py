@@ -142,6 +142,8 @@ class EmbeddedServer:
             state = self._read_state()
             pid, port = state.get("pid"), state.get("port")
             if pid and port and _pid_alive(pid) and _answers_ping(f"mongodb://{HOST}:{port}/"):
+                # Known gap: if the starter is a short-lived command, the server stops when
+                # it ends, under whoever attached to it meanwhile.
                 self.port, self.owned = port, False
                 logger.info("attached to the embedded database already running on port %s", port)
                 return self

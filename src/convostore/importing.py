@@ -155,6 +155,8 @@ async def import_conversations(
     Each batch writes its messages first and its conversations second, so a conversation is
     never listed before its messages exist.
     """
+    # Known gap: an import stopped part-way keeps the batches already written and cannot be
+    # resumed; running it again stores those conversations a second time.
     for batch in _batches(drafts):
         conversations: list[Conversation] = []
         messages: list[Message] = []

@@ -132,6 +132,9 @@ def _stamp_operation(operation: Any, now: datetime) -> Any:
 class StampedCollection:
     """Delegates to an AsyncCollection, stamping timestamps on every write method."""
 
+    # Known gap: aggregate() with $merge or $out writes documents without stamps; it is
+    # delegated untouched. Nothing in convostore writes that way.
+
     def __init__(self, collection: AsyncCollection) -> None:
         self._collection = collection
 
