@@ -99,3 +99,20 @@ async def test_limit_bounds(client, alice):
     for limit in (0, 101, -1, "x"):
         check_error(await client.get("/v1/tasks", params={"limit": limit},
                                      headers=alice.headers), 422)
+
+
+async def test_messages_page_exactly_across_large_seq_gaps(client, alice, db):
+    conversation = await create_conversation(client, alice)
+    await client.post(f"/v1/conversations/{conversation['id']}/messages/batch",
+                      json={"messages": [{"role": "user", "content": f"m{n}"}
+                                         for n in range(1, 41)]},
+                      headers=alice.headers)
+    # Leave seq 1-2, 20 and 38-40: pages must widen their window to find the next ones.
+    await db["messages"].delete_many({"seq": {"$nin": [1, 2, 20, 38, 39, 40]}})
+    path = f"/v1/conversations/{conversation['id']}/messages"
+
+    for limit in (1, 2, 3, 5):
+        ascending = await page_through(client, alice, path, limit=limit)
+        assert [m["seq"] for m in ascending] == [1, 2, 20, 38, 39, 40]
+        descending = await page_through(client, alice, path, limit=limit, order="desc")
+        assert [m["seq"] for m in descending] == [40, 39, 38, 20, 2, 1]

@@ -10,6 +10,7 @@ from convostore.api.pagination import (
     newest_first_page,
 )
 from convostore.models import Conversation
+from convostore.models.conversation import CONVERSATIONS_BY_USER
 from convostore.schemas.conversations import (
     ConversationCreate,
     ConversationPublic,
@@ -39,7 +40,8 @@ async def list_conversations(
     list again from the first page.
     """
     conversations, has_more, next_cursor = await newest_first_page(
-        Conversation, {"user_id": user.id}, "updated_at", "conversations", limit, cursor
+        Conversation, {"user_id": user.id}, "updated_at", CONVERSATIONS_BY_USER, "conversations",
+        limit, cursor,
     )
     return ConversationsPage(
         data=[ConversationPublic.model_validate(c) for c in conversations],

@@ -3,7 +3,6 @@ from typing import Annotated, Literal
 from beanie import PydanticObjectId
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
-from pymongo import ASCENDING, DESCENDING
 
 from convostore.api.deps import CurrentUser
 from convostore.api.owned import find_owned, update_owned
@@ -25,6 +24,7 @@ from convostore.schemas.messages import (
     MessagesPage,
     MessageUpdate,
 )
+from convostore.services.history import messages_after
 from convostore.services.messages import (
     append_messages,
     append_messages_once,
@@ -116,18 +116,16 @@ async def list_messages(
     cursor: CursorParam = None,
 ) -> MessagesPage:
     """A conversation's messages in `seq` order; new messages never disturb a paging client."""
-    await find_owned(Conversation, user.id, "conversation", _id=conversation_id)
+    conversation = await find_owned(Conversation, user.id, "conversation", _id=conversation_id)
 
     listing = f"messages:{conversation_id}:{order}"
-    query: dict = {"conversation_id": conversation_id, "user_id": user.id}
+    after_seq = None
     if cursor is not None:
-        after = decode_cursor(cursor, listing).get("seq")
-        if type(after) is not int:
+        after_seq = decode_cursor(cursor, listing).get("seq")
+        if type(after_seq) is not int:
             raise BadCursor()
-        query["seq"] = {"$gt": after} if order == "asc" else {"$lt": after}
 
-    direction = ASCENDING if order == "asc" else DESCENDING
-    found = await Message.find(query).sort([("seq", direction)]).limit(limit + 1).to_list()
+    found = await messages_after(conversation, order, after_seq, limit + 1)
     messages, has_more = page_of(found, limit)
     next_cursor = encode_cursor(listing, {"seq": messages[-1].seq}) if has_more else None
     return MessagesPage(

@@ -10,6 +10,7 @@ from bson import ObjectId
 
 from convostore.errors import NotFound
 from convostore.models import TimestampedDocument
+from convostore.models.base import ID_INDEX
 
 DocumentT = TypeVar("DocumentT", bound=TimestampedDocument)
 
@@ -17,7 +18,8 @@ DocumentT = TypeVar("DocumentT", bound=TimestampedDocument)
 async def find_owned(
     model: type[DocumentT], user_id: ObjectId, what: str, **scope: ObjectId
 ) -> DocumentT:
-    found = await model.find_one({**scope, "user_id": user_id})
+    """The owner's document matching `scope` (which includes its `_id`), else NotFound."""
+    found = await model.find_one({**scope, "user_id": user_id}, hint=ID_INDEX)
     if found is None:
         raise NotFound(what)
     return found
@@ -34,7 +36,7 @@ async def update_owned(
     if not changes:
         return await find_owned(model, user_id, what, **scope)
     updated = await model.find_one({**scope, "user_id": user_id}).update(
-        {"$set": changes}, response_type=UpdateResponse.NEW_DOCUMENT
+        {"$set": changes}, response_type=UpdateResponse.NEW_DOCUMENT, hint=ID_INDEX
     )
     if updated is None:
         raise NotFound(what)

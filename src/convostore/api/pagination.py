@@ -72,12 +72,14 @@ def time_and_id_from(position: dict[str, Any]) -> tuple[datetime, ObjectId]:
 
 
 def before_in_descending_order(field: str, when: datetime, document_id: ObjectId) -> dict:
-    """Filter for the items after (`when`, `document_id`) in (field desc, _id desc) order."""
+    """Filter for the items after (`when`, `document_id`) in (field desc, _id desc) order.
+
+    The range on `field` stands at the top level, where it bounds the index scan; the `$or`
+    only drops the items that tie on `field` and were already returned.
+    """
     return {
-        "$or": [
-            {field: {"$lt": when}},
-            {field: when, "_id": {"$lt": document_id}},
-        ]
+        field: {"$lte": when},
+        "$or": [{field: {"$lt": when}}, {"_id": {"$lt": document_id}}],
     }
 
 
@@ -90,20 +92,21 @@ async def newest_first_page(
     model: type[Document],
     query: dict[str, Any],
     field: str,
+    index: str,
     listing: str,
     limit: int,
     cursor: str | None,
 ) -> tuple[list[Any], bool, str | None]:
-    """One page of `model` in (`field` desc, _id desc) order: items, has_more, next_cursor.
+    """One page of `model` in (`field` desc, _id desc) order, read through `index`.
 
-    `_id` breaks ties between equal timestamps, so the order is total and no item is
-    returned twice or skipped.
+    Returns the items, whether more follow, and the cursor for the next page. `_id` breaks
+    ties between equal timestamps, so the order is total: no item is returned twice or skipped.
     """
     if cursor is not None:
         when, document_id = time_and_id_from(decode_cursor(cursor, listing))
         query = {**query, **before_in_descending_order(field, when, document_id)}
 
-    found = await model.find(query).sort(
+    found = await model.find(query, hint=index).sort(
         [(field, DESCENDING), ("_id", DESCENDING)]
     ).limit(limit + 1).to_list()
     items, has_more = page_of(found, limit)

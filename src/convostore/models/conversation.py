@@ -11,6 +11,9 @@ from convostore.models.fields import Metadata, Text
 ConversationTitle = Annotated[Text, StringConstraints(max_length=500)]
 
 
+CONVERSATIONS_BY_USER = "user_updated"
+
+
 class Conversation(TimestampedDocument):
     """A conversation of one user with the chatbot; its messages live in `messages`."""
 
@@ -30,6 +33,6 @@ class Conversation(TimestampedDocument):
             *timestamp_indexes(),
             IndexModel(
                 [("user_id", ASCENDING), ("updated_at", ASCENDING), ("_id", ASCENDING)],
-                name="user_updated",
+                name=CONVERSATIONS_BY_USER,
             ),
         ]

@@ -13,6 +13,10 @@ from convostore.timestamps import to_utc_ms
 SentAt = Annotated[datetime, AfterValidator(to_utc_ms)]
 
 
+MESSAGES_BY_CONVERSATION = "conversation_seq_unique"
+MESSAGES_BY_USER = "user_created"
+
+
 class Role(StrEnum):
     USER = "user"
     ASSISTANT = "assistant"
@@ -41,8 +45,8 @@ class Message(TimestampedDocument):
             *timestamp_indexes(),
             IndexModel(
                 [("conversation_id", ASCENDING), ("seq", ASCENDING)],
-                name="conversation_seq_unique",
+                name=MESSAGES_BY_CONVERSATION,
                 unique=True,
             ),
-            IndexModel([("user_id", ASCENDING), ("created_at", ASCENDING)], name="user_created"),
+            IndexModel([("user_id", ASCENDING), ("created_at", ASCENDING)], name=MESSAGES_BY_USER),
         ]

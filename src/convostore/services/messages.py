@@ -21,6 +21,8 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from convostore.errors import IdempotencyKeyReused, IdempotentRequestInProgress, NotFound
 from convostore.models import Conversation, IdempotencyKey, Message, Role
+from convostore.models.base import ID_INDEX
+from convostore.models.idempotency_key import KEYS_BY_USER
 from convostore.timestamps import pinned_write_time, utc_now_ms
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ async def append_messages(
             },
             projection={"last_seq": True},
             return_document=ReturnDocument.AFTER,
+            hint=ID_INDEX,
         )
         if claimed is None:
             raise NotFound("conversation")
@@ -92,7 +95,9 @@ async def _uncount_missing(conversation_id: ObjectId, ids: list[ObjectId]) -> No
     Their `seq` numbers stay unused: a gap, never a repeat.
     """
     try:
-        stored = await Message.get_pymongo_collection().count_documents({"_id": {"$in": ids}})
+        stored = await Message.get_pymongo_collection().count_documents(
+            {"_id": {"$in": ids}}, hint=ID_INDEX
+        )
         missing = len(ids) - stored
         if missing:
             await Conversation.get_pymongo_collection().update_one(
@@ -164,7 +169,7 @@ async def _release(claim: IdempotencyKey) -> None:
 
 async def _replay(user_id: ObjectId, key: str, request_hash: str) -> list[Message] | None:
     """The messages of an earlier request with this key, or None if it is gone or abandoned."""
-    claim = await IdempotencyKey.find_one({"user_id": user_id, "key": key})
+    claim = await IdempotencyKey.find_one({"user_id": user_id, "key": key}, hint=KEYS_BY_USER)
     if claim is None:
         return None
     if claim.request_hash != request_hash:
@@ -176,7 +181,7 @@ async def _replay(user_id: ObjectId, key: str, request_hash: str) -> list[Messag
     deadline = loop.time() + IN_PROGRESS_WAIT_SECONDS
     while True:
         found = await Message.find(
-            {"_id": {"$in": claim.message_ids}, "user_id": user_id}
+            {"_id": {"$in": claim.message_ids}, "user_id": user_id}, hint=ID_INDEX
         ).sort("seq").to_list()
         if len(found) == len(claim.message_ids):
             return found
@@ -198,11 +203,13 @@ async def delete_message(
     deleted = await Message.get_pymongo_collection().find_one_and_delete(
         {"_id": message_id, "conversation_id": conversation_id, "user_id": user_id},
         projection={"_id": True},
+        hint=ID_INDEX,
     )
     if deleted is None:
         raise NotFound("message")
     await Conversation.get_pymongo_collection().update_one(
-        {"_id": conversation_id, "user_id": user_id}, {"$inc": {"message_count": -1}}
+        {"_id": conversation_id, "user_id": user_id}, {"$inc": {"message_count": -1}},
+        hint=ID_INDEX,
     )
 
 
