@@ -12,8 +12,6 @@ from bson import ObjectId
 from pymongo import ASCENDING
 
 from convostore.models import Conversation, Message
-from convostore.models.conversation import CONVERSATIONS_BY_USER
-from convostore.models.message import MESSAGES_BY_CONVERSATION
 from convostore.schemas.common import format_datetime
 
 
@@ -27,7 +25,6 @@ async def export_chunks(user_id: ObjectId) -> AsyncIterator[str]:
         {"user_id": user_id},
         projection={"title": True, "metadata": True},
         sort=[("updated_at", ASCENDING), ("_id", ASCENDING)],
-        hint=CONVERSATIONS_BY_USER,
     )
     messages = Message.get_pymongo_collection()
     async for conversation in conversations:
@@ -35,10 +32,9 @@ async def export_chunks(user_id: ObjectId) -> AsyncIterator[str]:
         yield _json(head)[:-1] + ',"messages":['
 
         cursor = messages.find(
-            {"conversation_id": conversation["_id"], "user_id": user_id},
+            {"conversation_id": conversation["_id"]},
             projection={"role": True, "content": True, "timestamp": True, "metadata": True},
             sort=[("seq", ASCENDING)],
-            hint=MESSAGES_BY_CONVERSATION,
         )
         first = True
         async for message in cursor:

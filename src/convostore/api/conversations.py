@@ -2,7 +2,6 @@ from beanie import PydanticObjectId
 from fastapi import APIRouter, Response, status
 
 from convostore.api.deps import CurrentUser
-from convostore.api.owned import find_owned, update_owned
 from convostore.api.pagination import (
     DEFAULT_PAGE_SIZE,
     CursorParam,
@@ -10,7 +9,6 @@ from convostore.api.pagination import (
     newest_first_page,
 )
 from convostore.models import Conversation
-from convostore.models.conversation import CONVERSATIONS_BY_USER
 from convostore.schemas.conversations import (
     ConversationCreate,
     ConversationPublic,
@@ -18,6 +16,7 @@ from convostore.schemas.conversations import (
     ConversationUpdate,
 )
 from convostore.services.erasure import erase_conversation
+from convostore.services.owned import find_owned, update_owned
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
@@ -40,8 +39,7 @@ async def list_conversations(
     list again from the first page.
     """
     conversations, has_more, next_cursor = await newest_first_page(
-        Conversation, {"user_id": user.id}, "updated_at", CONVERSATIONS_BY_USER, "conversations",
-        limit, cursor,
+        Conversation, {"user_id": user.id}, "updated_at", "conversations", limit, cursor
     )
     return ConversationsPage(
         data=[ConversationPublic.model_validate(c) for c in conversations],

@@ -5,7 +5,6 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from convostore.api.deps import CurrentUser
-from convostore.api.owned import find_owned, update_owned
 from convostore.api.pagination import (
     DEFAULT_PAGE_SIZE,
     BadCursor,
@@ -24,13 +23,14 @@ from convostore.schemas.messages import (
     MessagesPage,
     MessageUpdate,
 )
-from convostore.services.history import messages_after
+from convostore.services.history import MAX_SEQ, messages_after
 from convostore.services.messages import (
     append_messages,
     append_messages_once,
     delete_message,
     drafts_from,
 )
+from convostore.services.owned import find_owned, update_owned
 
 router = APIRouter(prefix="/v1/conversations/{conversation_id}/messages", tags=["messages"])
 
@@ -122,7 +122,7 @@ async def list_messages(
     after_seq = None
     if cursor is not None:
         after_seq = decode_cursor(cursor, listing).get("seq")
-        if type(after_seq) is not int:
+        if type(after_seq) is not int or not 0 <= after_seq <= MAX_SEQ:
             raise BadCursor()
 
     found = await messages_after(conversation, order, after_seq, limit + 1)

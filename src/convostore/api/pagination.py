@@ -92,21 +92,20 @@ async def newest_first_page(
     model: type[Document],
     query: dict[str, Any],
     field: str,
-    index: str,
     listing: str,
     limit: int,
     cursor: str | None,
 ) -> tuple[list[Any], bool, str | None]:
-    """One page of `model` in (`field` desc, _id desc) order, read through `index`.
+    """One page of `model` in (`field` desc, _id desc) order: items, has_more, next_cursor.
 
-    Returns the items, whether more follow, and the cursor for the next page. `_id` breaks
-    ties between equal timestamps, so the order is total: no item is returned twice or skipped.
+    `_id` breaks ties between equal timestamps, so the order is total and no item is
+    returned twice or skipped.
     """
     if cursor is not None:
         when, document_id = time_and_id_from(decode_cursor(cursor, listing))
         query = {**query, **before_in_descending_order(field, when, document_id)}
 
-    found = await model.find(query, hint=index).sort(
+    found = await model.find(query).sort(
         [(field, DESCENDING), ("_id", DESCENDING)]
     ).limit(limit + 1).to_list()
     items, has_more = page_of(found, limit)

@@ -4,18 +4,15 @@ from beanie import PydanticObjectId
 from fastapi import APIRouter, Query, Response, status
 
 from convostore.api.deps import CurrentUser
-from convostore.api.owned import find_owned, update_owned
 from convostore.api.pagination import (
     DEFAULT_PAGE_SIZE,
     CursorParam,
     PageSize,
     newest_first_page,
 )
-from convostore.errors import NotFound
 from convostore.models import Task
-from convostore.models.base import ID_INDEX
-from convostore.models.task import TASKS_BY_USER, TASKS_BY_USER_AND_STATUS
 from convostore.schemas.tasks import TaskCreate, TaskPublic, TaskReplace, TasksPage, TaskUpdate
+from convostore.services.owned import delete_owned, find_owned, update_owned
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
@@ -37,9 +34,8 @@ async def list_tasks(
     query: dict = {"user_id": user.id}
     if completed is not None:
         query["completed"] = completed
-    index = TASKS_BY_USER if completed is None else TASKS_BY_USER_AND_STATUS
     tasks, has_more, next_cursor = await newest_first_page(
-        Task, query, "created_at", index, f"tasks:{completed}", limit, cursor
+        Task, query, "created_at", f"tasks:{completed}", limit, cursor
     )
     return TasksPage(
         data=[TaskPublic.model_validate(task) for task in tasks],
@@ -65,9 +61,5 @@ async def update_task(task_id: PydanticObjectId, body: TaskUpdate, user: Current
 @router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_task(task_id: PydanticObjectId, user: CurrentUser) -> Response:
     """Delete a task."""
-    result = await Task.get_pymongo_collection().delete_one(
-        {"_id": task_id, "user_id": user.id}, hint=ID_INDEX
-    )
-    if result.deleted_count == 0:
-        raise NotFound("task")
+    await delete_owned(Task, user.id, "task", _id=task_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -11,11 +11,6 @@ from pymongo import ASCENDING, IndexModel
 from convostore.models.stamped_collection import StampedCollection
 from convostore.timestamps import pinned_write_time, to_utc_ms, utc_now_ms, write_time
 
-# API queries name the index that serves them (`hint`). On mongod that is the index its
-# planner picks anyway; SecantusDB's planner only picks an index covering every filtered field,
-# so without the hint it would scan the collection for a query such as {_id, user_id}.
-ID_INDEX = "_id_"
-
 
 def timestamp_indexes() -> list[IndexModel]:
     """The single-field indexes every collection has, for analysts filtering by time."""

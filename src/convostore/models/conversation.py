@@ -11,9 +11,6 @@ from convostore.models.fields import Metadata, Text
 ConversationTitle = Annotated[Text, StringConstraints(max_length=500)]
 
 
-CONVERSATIONS_BY_USER = "user_updated"
-
-
 class Conversation(TimestampedDocument):
     """A conversation of one user with the chatbot; its messages live in `messages`."""
 
@@ -33,6 +30,6 @@ class Conversation(TimestampedDocument):
             *timestamp_indexes(),
             IndexModel(
                 [("user_id", ASCENDING), ("updated_at", ASCENDING), ("_id", ASCENDING)],
-                name=CONVERSATIONS_BY_USER,
+                name="user_updated",
             ),
         ]

@@ -5,8 +5,6 @@ from pymongo import ASCENDING, IndexModel
 
 from convostore.models.base import TimestampedDocument, timestamp_indexes
 
-KEYS_BY_USER = "user_key_unique"
-
 
 class IdempotencyKey(TimestampedDocument):
     """A claimed `Idempotency-Key`: which messages the first request with it creates.
@@ -27,7 +25,7 @@ class IdempotencyKey(TimestampedDocument):
         name = "idempotency_keys"
         indexes = [
             *timestamp_indexes(),
-            IndexModel([("user_id", ASCENDING), ("key", ASCENDING)], name=KEYS_BY_USER,
+            IndexModel([("user_id", ASCENDING), ("key", ASCENDING)], name="user_key_unique",
                        unique=True),
             IndexModel([("expires_at", ASCENDING)], name="expires_at_ttl", expireAfterSeconds=0),
         ]

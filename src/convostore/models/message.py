@@ -13,10 +13,6 @@ from convostore.timestamps import to_utc_ms
 SentAt = Annotated[datetime, AfterValidator(to_utc_ms)]
 
 
-MESSAGES_BY_CONVERSATION = "conversation_seq_unique"
-MESSAGES_BY_USER = "user_created"
-
-
 class Role(StrEnum):
     USER = "user"
     ASSISTANT = "assistant"
@@ -45,8 +41,8 @@ class Message(TimestampedDocument):
             *timestamp_indexes(),
             IndexModel(
                 [("conversation_id", ASCENDING), ("seq", ASCENDING)],
-                name=MESSAGES_BY_CONVERSATION,
+                name="conversation_seq_unique",
                 unique=True,
             ),
-            IndexModel([("user_id", ASCENDING), ("created_at", ASCENDING)], name=MESSAGES_BY_USER),
+            IndexModel([("user_id", ASCENDING), ("created_at", ASCENDING)], name="user_created"),
         ]

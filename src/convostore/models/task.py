@@ -14,10 +14,6 @@ TaskDescription = Annotated[Text, StringConstraints(max_length=10_000)]
 DueAt = Annotated[datetime, AfterValidator(to_utc_ms)]
 
 
-TASKS_BY_USER_AND_STATUS = "user_completed_created"
-TASKS_BY_USER = "user_created"
-
-
 class Task(TimestampedDocument):
     """A to-do item of one user."""
 
@@ -36,10 +32,10 @@ class Task(TimestampedDocument):
             IndexModel(
                 [("user_id", ASCENDING), ("completed", ASCENDING), ("created_at", ASCENDING),
                  ("_id", ASCENDING)],
-                name=TASKS_BY_USER_AND_STATUS,
+                name="user_completed_created",
             ),
             IndexModel(
                 [("user_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
-                name=TASKS_BY_USER,
+                name="user_created",
             ),
         ]

@@ -10,19 +10,19 @@ of `limit + 1` numbers usually suffices; a short read widens it.
 from typing import Literal
 
 from convostore.models import Conversation, Message
-from convostore.models.message import MESSAGES_BY_CONVERSATION
 
 Order = Literal["asc", "desc"]
+# seq is a 64-bit integer in MongoDB; a cursor naming a larger one is not ours.
+MAX_SEQ = 2**63 - 1
 _WIDENING = 4
 
 
 async def _read(conversation: Conversation, seq_range: dict, order: Order, count: int) -> list:
-    query = {"conversation_id": conversation.id, "user_id": conversation.user_id,
-             "seq": seq_range}
+    # The caller has checked that the conversation is the user's, and a message's user_id is
+    # always its conversation's: the filter is exactly the (conversation_id, seq) index.
+    query = {"conversation_id": conversation.id, "seq": seq_range}
     direction = 1 if order == "asc" else -1
-    return await Message.find(query, hint=MESSAGES_BY_CONVERSATION).sort(
-        [("seq", direction)]
-    ).limit(count).to_list()
+    return await Message.find(query).sort([("seq", direction)]).limit(count).to_list()
 
 
 async def messages_after(

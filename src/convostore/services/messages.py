@@ -21,8 +21,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from convostore.errors import IdempotencyKeyReused, IdempotentRequestInProgress, NotFound
 from convostore.models import Conversation, IdempotencyKey, Message, Role
-from convostore.models.base import ID_INDEX
-from convostore.models.idempotency_key import KEYS_BY_USER
+from convostore.services.owned import delete_owned, find_owned
 from convostore.timestamps import pinned_write_time, utc_now_ms
 
 logger = logging.getLogger(__name__)
@@ -50,20 +49,21 @@ async def append_messages(
     message_ids: list[ObjectId] | None = None,
 ) -> list[Message]:
     """Append `drafts` to the user's conversation, in order, with consecutive `seq`."""
+    await find_owned(Conversation, user_id, "conversation", _id=conversation_id)
+
     count = len(drafts)
     with pinned_write_time() as now:
         sent_times = [draft.timestamp or now for draft in drafts]
         claimed = await Conversation.get_pymongo_collection().find_one_and_update(
-            {"_id": conversation_id, "user_id": user_id},
+            {"_id": conversation_id},
             {
                 "$inc": {"last_seq": count, "message_count": count},
                 "$max": {"last_message_at": max(sent_times)},
             },
             projection={"last_seq": True},
             return_document=ReturnDocument.AFTER,
-            hint=ID_INDEX,
         )
-        if claimed is None:
+        if claimed is None:  # deleted in the meantime
             raise NotFound("conversation")
 
         first_seq = claimed["last_seq"] - count + 1
@@ -95,9 +95,7 @@ async def _uncount_missing(conversation_id: ObjectId, ids: list[ObjectId]) -> No
     Their `seq` numbers stay unused: a gap, never a repeat.
     """
     try:
-        stored = await Message.get_pymongo_collection().count_documents(
-            {"_id": {"$in": ids}}, hint=ID_INDEX
-        )
+        stored = await Message.get_pymongo_collection().count_documents({"_id": {"$in": ids}})
         missing = len(ids) - stored
         if missing:
             await Conversation.get_pymongo_collection().update_one(
@@ -169,7 +167,7 @@ async def _release(claim: IdempotencyKey) -> None:
 
 async def _replay(user_id: ObjectId, key: str, request_hash: str) -> list[Message] | None:
     """The messages of an earlier request with this key, or None if it is gone or abandoned."""
-    claim = await IdempotencyKey.find_one({"user_id": user_id, "key": key}, hint=KEYS_BY_USER)
+    claim = await IdempotencyKey.find_one({"user_id": user_id, "key": key})
     if claim is None:
         return None
     if claim.request_hash != request_hash:
@@ -181,7 +179,7 @@ async def _replay(user_id: ObjectId, key: str, request_hash: str) -> list[Messag
     deadline = loop.time() + IN_PROGRESS_WAIT_SECONDS
     while True:
         found = await Message.find(
-            {"_id": {"$in": claim.message_ids}, "user_id": user_id}, hint=ID_INDEX
+            {"_id": {"$in": claim.message_ids}, "user_id": user_id}
         ).sort("seq").to_list()
         if len(found) == len(claim.message_ids):
             return found
@@ -200,16 +198,10 @@ async def _replay(user_id: ObjectId, key: str, request_hash: str) -> list[Messag
 async def delete_message(
     conversation_id: ObjectId, user_id: ObjectId, message_id: ObjectId
 ) -> None:
-    deleted = await Message.get_pymongo_collection().find_one_and_delete(
-        {"_id": message_id, "conversation_id": conversation_id, "user_id": user_id},
-        projection={"_id": True},
-        hint=ID_INDEX,
-    )
-    if deleted is None:
-        raise NotFound("message")
+    await delete_owned(Message, user_id, "message", _id=message_id,
+                       conversation_id=conversation_id)
     await Conversation.get_pymongo_collection().update_one(
-        {"_id": conversation_id, "user_id": user_id}, {"$inc": {"message_count": -1}},
-        hint=ID_INDEX,
+        {"_id": conversation_id}, {"$inc": {"message_count": -1}}
     )
 
 
