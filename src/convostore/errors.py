@@ -36,6 +36,10 @@ class Conflict(ServiceError):
     code = "conflict"
 
 
+class TooManyConcurrentAppends(Conflict):
+    code = "too_many_concurrent_appends"
+
+
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
 

@@ -6,6 +6,7 @@ from convostore.errors import Conflict
 from convostore.models import User
 from convostore.schemas.users import UserCreate, UserPublic, UserUpdate
 from convostore.services.erasure import erase_user
+from convostore.services.owned import set_fields
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 
@@ -32,14 +33,10 @@ async def read_me(user: CurrentUser) -> User:
 @router.patch("/me", response_model=UserPublic)
 async def update_me(body: UserUpdate, user: CurrentUser) -> User:
     """Change the caller's name or email."""
-    changes = body.changes()
-    if not changes:
-        return user
     try:
-        await user.set(changes)
+        return await set_fields(User, {"_id": user.id}, "user", body.changes())
     except DuplicateKeyError:
         raise Conflict(EMAIL_TAKEN) from None
-    return user
 
 
 @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)

@@ -1,7 +1,8 @@
 """Appending messages: `seq` from one atomic increment, and safe retries.
 
-Each append claims its `seq` numbers with a single `$inc` on the conversation, which also
-moves `message_count`, `last_message_at` and (through the stamped collection) `updated_at`.
+Each append reserves its `seq` numbers with one atomic conditional `$inc` on the
+conversation, which also moves `message_count`, `last_message_at` and (through the stamped
+collection) `updated_at`.
 The messages are inserted after that. No multi-document transaction is needed, so this runs
 on a standalone mongod too.
 """
@@ -10,22 +11,29 @@ import asyncio
 import hashlib
 import json
 import logging
+import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from beanie import PydanticObjectId
 from bson import ObjectId
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from convostore.errors import IdempotencyKeyReused, IdempotentRequestInProgress, NotFound
+from convostore.errors import (
+    IdempotencyKeyReused,
+    IdempotentRequestInProgress,
+    NotFound,
+    TooManyConcurrentAppends,
+)
 from convostore.models import Conversation, IdempotencyKey, Message, Role
-from convostore.services.owned import delete_owned, find_owned
+from convostore.services.owned import delete_owned
 from convostore.timestamps import pinned_write_time, utc_now_ms
 
 logger = logging.getLogger(__name__)
 
+# Attempts at reserving seq numbers while other appends to the same conversation win.
+MAX_CLAIM_ATTEMPTS = 100
 # How long a retry waits for the first request with its key to finish.
 IN_PROGRESS_WAIT_SECONDS = 5.0
 # A claim whose messages never appeared after this long is taken to be abandoned.
@@ -49,24 +57,9 @@ async def append_messages(
     message_ids: list[ObjectId] | None = None,
 ) -> list[Message]:
     """Append `drafts` to the user's conversation, in order, with consecutive `seq`."""
-    await find_owned(Conversation, user_id, "conversation", _id=conversation_id)
-
-    count = len(drafts)
     with pinned_write_time() as now:
         sent_times = [draft.timestamp or now for draft in drafts]
-        claimed = await Conversation.get_pymongo_collection().find_one_and_update(
-            {"_id": conversation_id},
-            {
-                "$inc": {"last_seq": count, "message_count": count},
-                "$max": {"last_message_at": max(sent_times)},
-            },
-            projection={"last_seq": True},
-            return_document=ReturnDocument.AFTER,
-        )
-        if claimed is None:  # deleted in the meantime
-            raise NotFound("conversation")
-
-        first_seq = claimed["last_seq"] - count + 1
+        first_seq = await _claim_seqs(conversation_id, user_id, len(drafts), max(sent_times))
         ids = message_ids or [ObjectId() for _ in drafts]
         messages = [
             Message(
@@ -87,6 +80,39 @@ async def append_messages(
             await _uncount_missing(conversation_id, ids)
             raise
     return messages
+
+
+async def _claim_seqs(
+    conversation_id: ObjectId, user_id: ObjectId, count: int, newest_sent: datetime
+) -> int:
+    """Reserve `count` consecutive seq numbers on the conversation; returns the first.
+
+    One conditional update does it: `$inc` on `last_seq`, applied only if `last_seq` is still
+    the value just read, so two appenders can never get the same numbers; the loser reads
+    again and retries. (findAndModify would do it in one call, but the embedded server
+    answers it by scanning the whole collection.)
+    """
+    conversations = Conversation.get_pymongo_collection()
+    for attempt in range(MAX_CLAIM_ATTEMPTS):
+        current = await conversations.find_one(
+            {"_id": conversation_id, "user_id": user_id}, projection={"last_seq": True}
+        )
+        if current is None:
+            raise NotFound("conversation")
+
+        claimed = await conversations.update_one(
+            {"_id": conversation_id, "last_seq": current["last_seq"]},
+            {
+                "$inc": {"last_seq": count, "message_count": count},
+                "$max": {"last_message_at": newest_sent},
+            },
+        )
+        if claimed.matched_count == 1:
+            return current["last_seq"] + 1
+        await asyncio.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
+    raise TooManyConcurrentAppends(
+        "too many messages are being appended to this conversation at once; retry"
+    )
 
 
 async def _uncount_missing(conversation_id: ObjectId, ids: list[ObjectId]) -> None:

@@ -1,16 +1,12 @@
 """Reading and changing one document of the caller's: every access is scoped to its owner.
 
 Another user's document answers exactly like a missing one (404), so ids reveal nothing.
-
-A write first reads the document with its owner in the filter, then writes it by `_id`
-alone. A document's `user_id` never changes and an `_id` is never reused, so the read
-settles ownership for the write. (A write filtered on `_id` plus other fields makes the
-embedded server scan the whole collection; `_id` alone is a point lookup everywhere.)
+Writes are `update_one`/`delete_one` with the owner in the filter, never findAndModify: the
+embedded server answers findAndModify by scanning the whole collection.
 """
 
 from typing import Any, TypeVar
 
-from beanie import UpdateResponse
 from bson import ObjectId
 
 from convostore.errors import NotFound
@@ -29,6 +25,23 @@ async def find_owned(
     return found
 
 
+async def set_fields(
+    model: type[DocumentT], query: dict[str, Any], what: str, changes: dict[str, Any],
+) -> DocumentT:
+    """`$set` the changes on the document matching `query` (which names its `_id`).
+
+    Returns the document as stored afterwards; NotFound when nothing matched.
+    """
+    if changes:
+        result = await model.get_pymongo_collection().update_one(query, {"$set": changes})
+        if result.matched_count == 0:
+            raise NotFound(what)
+    found = await model.find_one(query)
+    if found is None:  # deleted in the meantime, or never there
+        raise NotFound(what)
+    return found
+
+
 async def update_owned(
     model: type[DocumentT],
     user_id: ObjectId,
@@ -37,23 +50,13 @@ async def update_owned(
     **scope: ObjectId,
 ) -> DocumentT:
     """`$set` the changes on the owner's document and return it as stored afterwards."""
-    owned = await find_owned(model, user_id, what, **scope)
-    if not changes:
-        return owned
-    updated = await model.find_one({"_id": owned.id}).update(
-        {"$set": changes}, response_type=UpdateResponse.NEW_DOCUMENT
-    )
-    if updated is None:  # deleted in the meantime
-        raise NotFound(what)
-    return updated
+    return await set_fields(model, {**scope, "user_id": user_id}, what, changes)
 
 
 async def delete_owned(
     model: type[DocumentT], user_id: ObjectId, what: str, **scope: ObjectId
-) -> DocumentT:
-    """Delete the owner's document matching `scope`; returns it as it was."""
-    owned = await find_owned(model, user_id, what, **scope)
-    result = await model.get_pymongo_collection().delete_one({"_id": owned.id})
+) -> None:
+    """Delete the owner's document matching `scope`, else NotFound."""
+    result = await model.get_pymongo_collection().delete_one({**scope, "user_id": user_id})
     if result.deleted_count == 0:
         raise NotFound(what)
-    return owned
