@@ -72,3 +72,13 @@ async def test_delete_me_erases_everything_of_mine_and_nothing_of_others(client,
 async def test_a_new_users_token_works(client, app):
     carol = await make_caller("carol@example.com")
     assert check(await client.get("/v1/users/me", headers=carol.headers), 200)["id"] == carol.id
+
+
+async def test_data_written_by_a_request_in_flight_during_erasure_is_swept(client, app, alice,
+                                                                        db):
+    assert (await client.delete("/v1/users/me", headers=alice.headers)).status_code == 204
+    # As a request authenticated just before the erasure would, after it:
+    await db["tasks"].insert_one({"user_id": alice.user.id, "title": "late"})
+
+    await app.state.late_sweeper.flush()
+    assert await db["tasks"].count_documents({"user_id": alice.user.id}) == 0

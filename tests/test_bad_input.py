@@ -113,3 +113,34 @@ async def test_text_comes_back_byte_for_byte(client, alice, text):
 async def test_unknown_routes_and_methods_use_the_error_shape(client, alice):
     check_error(await client.get("/v1/nothing-here", headers=alice.headers), 404)
     check_error(await client.put("/v1/conversations", headers=alice.headers), 405)
+
+
+@pytest.mark.parametrize("when", [
+    "9999-12-31T23:59:59.999-01:00", "0001-01-01T00:00:00+00:01", "10000-01-01T00:00:00Z",
+])
+async def test_times_out_of_range_in_utc_are_refused(client, alice, db, when):
+    conversation = await create_conversation(client, alice)
+    check_error(await client.post("/v1/tasks", json={"title": "t", "due_at": when},
+                                  headers=alice.headers), 422)
+    check_error(await client.post(f"/v1/conversations/{conversation['id']}/messages",
+                                  json={"role": "user", "content": "x", "timestamp": when},
+                                  headers=alice.headers), 422)
+    assert await _counts(db) == {"tasks": 0, "conversations": 1, "messages": 0}
+
+
+async def test_early_years_round_trip_in_rfc3339(client, alice):
+    task = check(await client.post("/v1/tasks", json={"title": "t",
+                                                      "due_at": "0999-05-05T00:00:00Z"},
+                                   headers=alice.headers), 201)
+    assert task["due_at"] == "0999-05-05T00:00:00.000Z"
+    again = check(await client.put(f"/v1/tasks/{task['id']}",
+                                   json={"title": "t", "due_at": task["due_at"]},
+                                   headers=alice.headers), 200)
+    assert again["due_at"] == task["due_at"]
+
+
+async def test_huge_numbers_of_problems_are_reported_briefly(client, alice, db):
+    body = {"title": "t", **{f"k{n}": 0 for n in range(5000)}}
+    error = check_error(await client.post("/v1/tasks", json=body, headers=alice.headers), 422)
+    assert len(error["details"]) == 20
+    assert await db["tasks"].count_documents({}) == 0

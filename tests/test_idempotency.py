@@ -73,3 +73,14 @@ async def test_malformed_keys_are_refused(client, alice):
     conversation = await create_conversation(client, alice)
     for key in ("", "x" * 256, "has space"):
         check_error(await post(client, alice, conversation["id"], key), 422)
+
+
+async def test_a_retry_after_the_message_was_deleted_says_so(client, alice, db):
+    conversation = await create_conversation(client, alice)
+    first = check(await post(client, alice, conversation["id"], "gone"), 201)
+    path = f"/v1/conversations/{conversation['id']}/messages/{first['id']}"
+    assert (await client.delete(path, headers=alice.headers)).status_code == 204
+
+    check_error(await post(client, alice, conversation["id"], "gone"), 409,
+                "idempotent_result_deleted")
+    assert await db["messages"].count_documents({}) == 0

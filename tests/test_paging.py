@@ -2,6 +2,7 @@
 
 import asyncio
 
+from convostore.api.pagination import encode_cursor
 from convostore.models import Conversation, Task
 from tests.helpers import append, check, check_error, create_conversation, page_through
 
@@ -78,7 +79,9 @@ async def test_concurrent_appends_get_unique_gapless_seq(client, alice):
 async def test_bad_cursors_are_refused(client, alice):
     conversation = await create_conversation(client, alice)
     path = f"/v1/conversations/{conversation['id']}/messages"
-    for cursor in ("garbage", "eyJsIjoieCJ9", "%%%"):
+    too_big = encode_cursor(f"messages:{conversation['id']}:asc", {"seq": 2**63})
+    negative = encode_cursor(f"messages:{conversation['id']}:asc", {"seq": -1})
+    for cursor in ("garbage", "eyJsIjoieCJ9", "%%%", too_big, negative):
         check_error(await client.get(path, params={"cursor": cursor}, headers=alice.headers), 422)
 
     for n in range(3):

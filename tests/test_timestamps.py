@@ -225,6 +225,18 @@ async def test_pipeline_update_sets_updated_at_and_refuses_to_touch_created_at(d
         await collection.update_one({"_id": task.id}, [{"$set": {"created_at": OLD}}])
 
 
+async def test_updated_at_never_moves_back(db):
+    task, _ = await inserted_task(db)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    await Task.get_pymongo_collection().unstamped.update_one(
+        {"_id": task.id}, {"$set": {"updated_at": later}}
+    )
+    # A write that read the clock before another one landed must not undo it.
+    await Task.find_one(Task.id == task.id).update(Set({Task.title: "late"}))
+    await Task.get_pymongo_collection().replace_one({"_id": task.id}, {"title": "late again"})
+    assert (await stored(db, task.id))["updated_at"] == to_utc_ms(later)
+
+
 def test_to_utc_ms_truncates_and_converts():
     value = datetime(2026, 1, 2, 3, 4, 5, 678999, tzinfo=UTC)
     assert to_utc_ms(value).microsecond == 678000

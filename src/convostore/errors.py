@@ -44,6 +44,10 @@ class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
 
 
+class IdempotentResultDeleted(Conflict):
+    code = "idempotent_result_deleted"
+
+
 class IdempotentRequestInProgress(Conflict):
     code = "idempotent_request_in_progress"
 

@@ -14,11 +14,17 @@ _pinned_write_time: ContextVar[datetime | None] = ContextVar("pinned_write_time"
 
 
 def to_utc_ms(value: datetime) -> datetime:
-    """Return `value` as aware UTC truncated to the millisecond; naive values are taken as UTC."""
+    """Return `value` as aware UTC truncated to the millisecond; naive values are taken as UTC.
+
+    Raises ValueError for a time that falls outside years 1 to 9999 once in UTC.
+    """
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     else:
-        value = value.astimezone(UTC)
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("the time is out of range (years 1 to 9999 in UTC)") from None
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 

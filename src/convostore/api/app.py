@@ -15,8 +15,12 @@ from convostore.auth import load_jwt_secret
 from convostore.config import Settings, get_settings
 from convostore.database import connect
 from convostore.schemas.common import ErrorBody
+from convostore.services.erasure import LateDataSweeper
 
 logger = logging.getLogger(__name__)
+
+# Longer than any request authenticated just before a user's erasure takes to finish.
+SWEEP_ERASED_USERS_AGAIN_AFTER_SECONDS = 5.0
 
 _ERROR_RESPONSES = {
     status: {"model": ErrorBody}
@@ -32,8 +36,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.jwt_secret = load_jwt_secret(settings)
         async with connect(settings) as connection:
             app.state.database = connection.database
-            app.state.connection = connection
-            yield
+            app.state.late_sweeper = LateDataSweeper(SWEEP_ERASED_USERS_AGAIN_AFTER_SECONDS)
+            try:
+                yield
+            finally:
+                await app.state.late_sweeper.flush()
 
     app = FastAPI(
         title="convostore",

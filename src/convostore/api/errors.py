@@ -41,9 +41,13 @@ def error_response(
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
+# A body can hold thousands of problems (one per unknown key); the first ones are enough.
+MAX_ERROR_DETAILS = 20
+
+
 def _validation_details(error: RequestValidationError) -> list[dict[str, Any]]:
     details = []
-    for problem in error.errors():
+    for problem in error.errors()[:MAX_ERROR_DETAILS]:
         # The offending input is left out: it may be huge, or not JSON at all.
         details.append({
             "loc": [str(part) for part in problem.get("loc", ())],

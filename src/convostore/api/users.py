@@ -1,4 +1,4 @@
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from pymongo.errors import DuplicateKeyError
 
 from convostore.api.deps import AdminUser, CurrentUser
@@ -40,7 +40,8 @@ async def update_me(body: UserUpdate, user: CurrentUser) -> User:
 
 
 @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_me(user: CurrentUser) -> Response:
+async def delete_me(request: Request, user: CurrentUser) -> Response:
     """Erase the caller and all of their tasks, conversations and messages."""
     await erase_user(user.id)
+    request.app.state.late_sweeper.schedule(user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -19,6 +19,8 @@ class IdempotencyKey(TimestampedDocument):
     conversation_id: PydanticObjectId
     request_hash: str
     message_ids: list[PydanticObjectId]
+    # Set once the messages are stored: a retry then knows they were not merely in progress.
+    completed: bool = False
     expires_at: datetime
 
     class Settings:

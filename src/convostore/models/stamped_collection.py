@@ -5,7 +5,9 @@ bulk writes and direct driver calls skip them. Every one of those paths still go
 the model's collection, so wrapping the collection is the one place that cannot be forgotten:
 
 - inserts get `created_at == updated_at` from one clock reading;
-- updates set `updated_at`, never change `created_at` (except to fill it in on an upsert);
+- updates move `updated_at` to now, and never back (`$max`: of two racing writes the one
+  that read the clock earlier may land last); they never change `created_at` (except to fill
+  it in on an upsert);
 - replacements become pipeline updates that keep the stored `created_at`.
 """
 
@@ -66,11 +68,16 @@ def stamp_update(update: Mapping[str, Any] | list[Any], now: datetime) -> Any:
         if kept:
             stamped[operator] = kept
 
-    stamped.setdefault("$set", {})[UPDATED] = now
+    stamped.setdefault("$max", {})[UPDATED] = now
     on_insert = stamped.setdefault("$setOnInsert", {})
     on_insert[CREATED] = to_utc_ms(given_created_at) if given_created_at else now
     on_insert.pop(UPDATED, None)
     return stamped
+
+
+def _not_before_stored(now: datetime) -> dict[str, Any]:
+    # $max ignores a missing or null stored value.
+    return {"$max": ["$updated_at", now]}
 
 
 def _stamp_pipeline(pipeline: list[Any], now: datetime) -> list[Any]:
@@ -83,7 +90,7 @@ def _stamp_pipeline(pipeline: list[Any], now: datetime) -> list[Any]:
                     f"pipeline update stage {name} may change created_at; "
                     "use replace_one or an operator update instead"
                 )
-    stamps = {CREATED: {"$ifNull": ["$created_at", now]}, UPDATED: now}
+    stamps = {CREATED: {"$ifNull": ["$created_at", now]}, UPDATED: _not_before_stored(now)}
     return [*pipeline, {"$set": stamps}]
 
 
@@ -95,7 +102,7 @@ def replacement_pipeline(replacement: Mapping[str, Any], now: datetime) -> list[
     server_fields = {
         "_id": "$_id",
         CREATED: {"$ifNull": ["$created_at", created_if_new]},
-        UPDATED: now,
+        UPDATED: _not_before_stored(now),
     }
     # $literal keeps user data such as "$price" or {"$ne": 1} from being read as expressions.
     return [{"$replaceWith": {"$mergeObjects": [{"$literal": body}, server_fields]}}]

@@ -17,7 +17,8 @@ SERVER_OWNED_FIELDS = frozenset({
 
 def format_datetime(value: datetime) -> str:
     """RFC 3339, UTC, milliseconds and `Z`: 2026-12-03T18:07:30.568Z."""
-    return to_utc_ms(value).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    # isoformat, unlike strftime("%Y"), always writes four-digit years ("0999-...").
+    return to_utc_ms(value).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 UTCDateTime = Annotated[datetime, PlainSerializer(format_datetime, return_type=str)]

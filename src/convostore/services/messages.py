@@ -23,6 +23,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from convostore.errors import (
     IdempotencyKeyReused,
     IdempotentRequestInProgress,
+    IdempotentResultDeleted,
     NotFound,
     TooManyConcurrentAppends,
 )
@@ -180,6 +181,9 @@ async def append_messages_once(
             # Release the key so that the client's retry can run the request again.
             await asyncio.shield(_release(claim))
             raise
+        await IdempotencyKey.get_pymongo_collection().update_one(
+            {"_id": claim.id}, {"$set": {"completed": True}}
+        )
         return messages, True
     raise IdempotentRequestInProgress("a request with this Idempotency-Key is still running")
 
@@ -209,6 +213,10 @@ async def _replay(user_id: ObjectId, key: str, request_hash: str) -> list[Messag
         ).sort("seq").to_list()
         if len(found) == len(claim.message_ids):
             return found
+        if claim.completed:
+            raise IdempotentResultDeleted(
+                "what the request with this Idempotency-Key stored has since been deleted"
+            )
         if utc_now_ms() - claim.created_at > timedelta(seconds=ABANDONED_CLAIM_SECONDS):
             await IdempotencyKey.get_pymongo_collection().delete_one(
                 {"_id": claim.id, "created_at": claim.created_at}
