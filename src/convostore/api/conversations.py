@@ -38,6 +38,8 @@ async def list_conversations(
     A conversation that changes while you page moves to the front; it shows up when you
     list again from the first page.
     """
+    # Known gap: the embedded server sorts all of the user's conversations in memory for
+    # every page (0.75 s a page at 7,168 conversations); mongod walks the index instead.
     conversations, has_more, next_cursor = await newest_first_page(
         Conversation, {"user_id": user.id}, "updated_at", "conversations", limit, cursor
     )
