@@ -21,6 +21,7 @@ from convostore.auth import issue_token
 from convostore.config import Settings
 from convostore.database import init_models, make_client
 from convostore.embedded import EmbeddedServer
+from convostore.migrations.run import migrate
 from convostore.models import User
 
 JWT_SECRET = "test-secret-long-enough-for-hs256-and-hs512-" + "0123456789abcdef" * 2
@@ -56,6 +57,7 @@ async def db(settings: Settings) -> AsyncIterator[AsyncDatabase]:
     client = make_client(settings.mongodb_uri.get_secret_value(), settings)
     database = client[settings.database]
     await init_models(database)
+    await migrate(database)
     try:
         yield database
     finally:

@@ -1,3 +1,4 @@
+from convostore.models import Task
 from tests.conftest import make_caller
 from tests.helpers import check, check_error, create_conversation
 
@@ -78,7 +79,7 @@ async def test_data_written_by_a_request_in_flight_during_erasure_is_swept(clien
                                                                         db):
     assert (await client.delete("/v1/users/me", headers=alice.headers)).status_code == 204
     # As a request authenticated just before the erasure would, after it:
-    await db["tasks"].insert_one({"user_id": alice.user.id, "title": "late"})
+    await Task(user_id=alice.user.id, title="late").insert()
 
     await app.state.late_sweeper.flush()
     assert await db["tasks"].count_documents({"user_id": alice.user.id}) == 0

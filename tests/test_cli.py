@@ -39,6 +39,10 @@ def run(env: dict[str, str], *args: str, check: bool = True) -> subprocess.Compl
 
 
 def test_users_token_import_and_export(cli_env, tmp_path):
+    # A configured MongoDB is migrated by the operator, not by the service.
+    assert "set validator on users" in run(cli_env, "migrate").stdout
+    assert run(cli_env, "indexes", "plan").returncode == 0
+
     user_id = run(cli_env, "users", "create", "--email", "Dana@Example.com").stdout.strip()
     assert len(user_id) == 24
 
@@ -59,6 +63,13 @@ def test_users_token_import_and_export(cli_env, tmp_path):
 
     reimported = run(cli_env, "import", "--user", user_id, str(out))
     assert reimported.stdout == imported.stdout
+
+
+def test_indexes_plan_exits_1_on_a_fresh_database_and_lists_what_is_missing(cli_env):
+    result = run(cli_env, "indexes", "plan", "--json", check=False)
+    assert result.returncode == 1
+    plans = {plan["collection"]: plan for plan in json.loads(result.stdout)}
+    assert {spec["name"] for spec in plans["users"]["missing"]} >= {"email_unique"}
 
 
 def test_import_needs_exactly_one_source(cli_env):

@@ -1,6 +1,7 @@
 """The `convostore` command line."""
 
 import asyncio
+import json
 import logging
 import signal
 import sys
@@ -15,18 +16,39 @@ from pydantic import SecretStr, ValidationError
 from pymongo.errors import DuplicateKeyError, PyMongoError
 from tqdm import tqdm
 
+from convostore.analysts import AnalystExists, analyst_uri, create_analyst
 from convostore.auth import issue_token, load_jwt_secret
 from convostore.config import Settings, get_settings, redact_uri
 from convostore.database import Connection, connect, start_embedded
 from convostore.embedded import EmbeddedServerUnavailable
 from convostore.exporting import export_chunks
 from convostore.importing import ImportReport, import_conversations, read_chitchat, read_jsonl
-from convostore.models import User
+from convostore.migrations.backfill import BackfillSummary, backfill_timestamps
+from convostore.migrations.indexes import (
+    CollectionPlan,
+    DuplicateKeys,
+    apply_index_plan,
+    plan_indexes,
+)
+from convostore.migrations.run import migrate
+from convostore.migrations.validators import apply_validators, validator_for
+from convostore.models import DOCUMENT_MODELS, User
 
 app = typer.Typer(help="convostore: a MongoDB document service for a chatbot.",
                   no_args_is_help=True, add_completion=False)
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+indexes_app = typer.Typer(help="Compare and apply the indexes the models declare.",
+                          no_args_is_help=True)
+app.add_typer(indexes_app, name="indexes")
+schema_app = typer.Typer(help="The $jsonSchema validators derived from the models.",
+                         no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+migrate_app = typer.Typer(help="Bring the database in step with the models.")
+app.add_typer(migrate_app, name="migrate")
+analyst_app = typer.Typer(help="Read-only database access for data scientists.",
+                          no_args_is_help=True)
+app.add_typer(analyst_app, name="analyst")
 
 ResultT = TypeVar("ResultT")
 
@@ -49,11 +71,13 @@ def _user_id(value: str) -> ObjectId:
     return ObjectId(value)
 
 
-def _with_database(work: Callable[[Connection], Awaitable[ResultT]]) -> ResultT:
+def _with_database(
+    work: Callable[[Connection], Awaitable[ResultT]], *, manage_schema: bool | None = None
+) -> ResultT:
     """Run `work` against the configured database (attaching to or starting the embedded one)."""
 
     async def run() -> ResultT:
-        async with connect(_settings()) as connection:
+        async with connect(_settings(), manage_schema=manage_schema) as connection:
             return await work(connection)
 
     try:
@@ -103,7 +127,8 @@ def serve(
         typer.echo(f"API:      {api_url}/v1")
         typer.echo(f"Docs:     {api_url}/docs")
         typer.echo(f"MongoDB:  {database_uri.rstrip('/')}/{settings.database}")
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        app_ = create_app(settings, manage_schema=embedded is not None or None)
+        uvicorn.run(app_, host=host, port=port, log_level="info")
     finally:
         if embedded is not None:
             embedded.stop()
@@ -195,3 +220,146 @@ def export(
                 target.close()
 
     _with_database(work)
+
+
+def _print_index_plan(plans: list[CollectionPlan]) -> None:
+    for plan in plans:
+        if plan.in_sync:
+            typer.echo(f"{plan.collection}: in sync")
+            continue
+        typer.echo(f"{plan.collection}:")
+        for spec in plan.missing:
+            typer.echo(f"  + missing   {spec.name} {spec.describe()}")
+        for declared, found in plan.differing:
+            typer.echo(f"  ~ differs   {declared.name}: declared {declared.describe()}, "
+                       f"found {found.describe()}")
+        for spec in plan.extra:
+            typer.echo(f"  - extra     {spec.name} {spec.describe()} "
+                       "(not declared; `apply --drop-extra` drops it)")
+
+
+def _fail_on_duplicates(error: DuplicateKeys) -> typer.Exit:
+    for duplicate in error.duplicates:
+        typer.secho(
+            f"duplicate in {duplicate['collection']} for unique index {duplicate['index']}: "
+            f"{duplicate['value']} held by {', '.join(duplicate['ids'])}",
+            err=True, fg=typer.colors.RED,
+        )
+    return _fail("nothing was built: remove the duplicates, then apply again")
+
+
+@indexes_app.command("plan")
+def indexes_plan(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+) -> None:
+    """Show how each collection's indexes differ from the models. Exit 1 on drift."""
+
+    async def work(connection: Connection) -> list[CollectionPlan]:
+        return await plan_indexes(connection.database)
+
+    plans = _with_database(work, manage_schema=False)
+    if as_json:
+        typer.echo(json.dumps([plan.describe() for plan in plans], indent=2, default=str))
+    else:
+        _print_index_plan(plans)
+    if not all(plan.in_sync for plan in plans):
+        raise typer.Exit(code=1)
+
+
+@indexes_app.command("apply")
+def indexes_apply(
+    drop_extra: Annotated[bool, typer.Option(help="Also drop undeclared indexes.")] = False,
+) -> None:
+    """Create missing indexes and replace differing ones, keeping queries indexed."""
+
+    async def work(connection: Connection) -> list[str]:
+        plans = await plan_indexes(connection.database)
+        return await apply_index_plan(connection.database, plans, drop_extra=drop_extra)
+
+    try:
+        done = _with_database(work, manage_schema=False)
+    except DuplicateKeys as error:
+        raise _fail_on_duplicates(error) from None
+    typer.echo("\n".join(done) if done else "indexes already in step with the models")
+
+
+@schema_app.command("show")
+def schema_show() -> None:
+    """Print the validator each collection gets, as JSON."""
+    validators = {model.get_settings().name: validator_for(model) for model in DOCUMENT_MODELS}
+    typer.echo(json.dumps(validators, indent=2))
+
+
+@schema_app.command("apply")
+def schema_apply() -> None:
+    """Set each collection's $jsonSchema validator (level moderate, action error)."""
+
+    async def work(connection: Connection) -> list[str]:
+        return await apply_validators(connection.database)
+
+    done = _with_database(work, manage_schema=False)
+    typer.echo("\n".join(done) if done else "validators already in step with the models")
+
+
+@migrate_app.callback(invoke_without_command=True)
+def migrate_all(
+    context: typer.Context,
+    drop_extra: Annotated[bool, typer.Option(help="Also drop undeclared indexes.")] = False,
+) -> None:
+    """Without a subcommand: apply the indexes, then the validators."""
+    if context.invoked_subcommand is not None:
+        return
+
+    async def work(connection: Connection) -> list[str]:
+        return await migrate(connection.database, drop_extra=drop_extra)
+
+    try:
+        done = _with_database(work, manage_schema=False)
+    except DuplicateKeys as error:
+        raise _fail_on_duplicates(error) from None
+    typer.echo("\n".join(done) if done else "database already in step with the models")
+
+
+@migrate_app.command("backfill-timestamps")
+def migrate_backfill_timestamps(
+    dry_run: Annotated[bool, typer.Option(help="Only count what needs repair.")] = False,
+) -> None:
+    """Repair missing, string or non-UTC created_at/updated_at in every collection."""
+
+    async def work(connection: Connection) -> list[BackfillSummary]:
+        with tqdm(unit=" documents", file=sys.stderr, desc="backfilling",
+                  disable=dry_run) as progress:
+            return await backfill_timestamps(connection.database, dry_run=dry_run,
+                                             on_progress=progress.update)
+
+    summaries = _with_database(work, manage_schema=False)
+    for summary in summaries:
+        verb = "would repair" if dry_run else "repaired"
+        count = summary.needing_repair if dry_run else summary.repaired
+        typer.echo(f"{summary.collection}: {verb} {count} of {summary.needing_repair} "
+                   "documents needing it")
+
+
+@analyst_app.command("create-user")
+def analyst_create_user(
+    name: Annotated[str, typer.Argument(help="The database user's name.")],
+) -> None:
+    """Create a read-only database user and print a connection string for it."""
+    settings = _settings()
+
+    async def work(connection: Connection) -> str:
+        password = await create_analyst(connection.database, name)
+        return analyst_uri(connection.uri, settings.database, name, password)
+
+    try:
+        uri = _with_database(work, manage_schema=False)
+    except AnalystExists as error:
+        raise _fail(str(error)) from None
+    if settings.mongodb_uri is None:
+        typer.secho(
+            "note: the embedded server runs without authentication unless started with "
+            "--auth (see README, 'Access for data scientists'); until then anyone on this "
+            "machine can connect without this password",
+            err=True, fg=typer.colors.YELLOW,
+        )
+    typer.echo(uri)

@@ -12,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from convostore import __version__
 from convostore.config import Settings, redact_uri
 from convostore.embedded import EmbeddedServer
+from convostore.migrations.run import migrate_at_startup
 from convostore.models import DOCUMENT_MODELS
 
 logger = logging.getLogger(__name__)
@@ -30,8 +31,8 @@ def make_client(uri: str, settings: Settings) -> AsyncMongoClient:
 
 
 async def init_models(database: AsyncDatabase) -> None:
-    """Bind the document models to `database` and create the indexes they declare."""
-    await init_beanie(database=database, document_models=DOCUMENT_MODELS)
+    """Bind the document models to `database`. Indexes are left to the migrations."""
+    await init_beanie(database=database, document_models=DOCUMENT_MODELS, skip_indexes=True)
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Connection:
     database: AsyncDatabase
     uri: str
     embedded: EmbeddedServer | None
+    manages_schema: bool
 
 
 def start_embedded(settings: Settings) -> EmbeddedServer:
@@ -47,12 +49,18 @@ def start_embedded(settings: Settings) -> EmbeddedServer:
 
 
 @asynccontextmanager
-async def connect(settings: Settings) -> AsyncIterator[Connection]:
+async def connect(
+    settings: Settings, *, manage_schema: bool | None = None
+) -> AsyncIterator[Connection]:
     """Connect to the configured database, starting the embedded one when none is configured.
 
     An embedded server this call starts is stopped when the context ends; one that was
-    already running (under `convostore serve`, say) is left running.
+    already running (under `convostore serve`, say) is left running. With `manage_schema`
+    (the default for the embedded database) missing indexes and validators are applied at
+    once; on a configured MongoDB they are left to `convostore migrate`.
     """
+    if manage_schema is None:
+        manage_schema = settings.mongodb_uri is None
     embedded = None
     if settings.mongodb_uri is not None:
         uri = settings.mongodb_uri.get_secret_value()
@@ -65,7 +73,9 @@ async def connect(settings: Settings) -> AsyncIterator[Connection]:
     try:
         database = client[settings.database]
         await init_models(database)
-        yield Connection(client, database, uri, embedded)
+        if manage_schema:
+            await migrate_at_startup(database)
+        yield Connection(client, database, uri, embedded, manage_schema)
     finally:
         await client.close()
         if embedded is not None:

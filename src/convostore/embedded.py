@@ -92,9 +92,11 @@ class EmbeddedServer:
     attached to a process another convostore command started.
     """
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, *, auth: bool = False) -> None:
         self.data_dir = data_dir.resolve()
         self.requested_port = port
+        # Require SCRAM authentication (users must exist before it is turned on).
+        self.auth = auth
         self.port: int | None = None
         self.owned = False
         self._process: subprocess.Popen[bytes] | None = None
@@ -169,6 +171,7 @@ class EmbeddedServer:
             # Without it a hard kill loses acknowledged writes.
             "--sync-on-commit",
             "--log-level", "WARNING",
+            *(["--auth"] if self.auth else []),
         ]
         log = open(self.data_dir / "embedded.log", "ab")
         self._process = subprocess.Popen(

@@ -28,14 +28,16 @@ _ERROR_RESPONSES = {
 }
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, manage_schema: bool | None = None) -> FastAPI:
+    """The API. `manage_schema`: see `convostore.database.connect` (default: embedded only)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.jwt_secret = load_jwt_secret(settings)
-        async with connect(settings) as connection:
+        async with connect(settings, manage_schema=manage_schema) as connection:
             app.state.database = connection.database
+            app.state.manages_schema = connection.manages_schema
             app.state.late_sweeper = LateDataSweeper(SWEEP_ERASED_USERS_AGAIN_AFTER_SECONDS)
             try:
                 yield

@@ -4,6 +4,7 @@ from convostore.models.base import TimestampedDocument
 from convostore.models.conversation import Conversation
 from convostore.models.idempotency_key import IdempotencyKey
 from convostore.models.message import Message, Role
+from convostore.models.migration import Migration
 from convostore.models.task import Task
 from convostore.models.user import User
 
@@ -13,6 +14,7 @@ DOCUMENT_MODELS: list[type[TimestampedDocument]] = [
     Conversation,
     Message,
     IdempotencyKey,
+    Migration,
 ]
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "Conversation",
     "IdempotencyKey",
     "Message",
+    "Migration",
     "Role",
     "Task",
     "TimestampedDocument",
