@@ -17,6 +17,12 @@ OLD = datetime(2001, 1, 1, tzinfo=UTC)
 OLD_ID = ObjectId()
 
 
+def raw_task(title: str, **fields) -> dict:
+    """A task as a driver-level caller writes it: every field but the stamps."""
+    return {"user_id": OLD_ID, "title": title, "description": "", "completed": False,
+            "due_at": None, **fields}
+
+
 async def stored(db: AsyncDatabase, task_id) -> dict:
     document = await db["tasks"].find_one({"_id": task_id})
     assert document is not None
@@ -176,7 +182,7 @@ async def test_beanie_bulk_writer(db):
 
 async def test_driver_level_writes_through_the_model_collection(db):
     collection = Task.get_pymongo_collection()
-    result = await collection.insert_one({"user_id": OLD_ID, "title": "raw", "created_at": OLD})
+    result = await collection.insert_one(raw_task("raw", created_at=OLD))
     before = await stored(db, result.inserted_id)
     assert before["created_at"] == before["updated_at"] > OLD
 
@@ -188,7 +194,7 @@ async def test_driver_level_writes_through_the_model_collection(db):
     await asyncio.sleep(0.005)
     await collection.replace_one(
         {"_id": result.inserted_id},
-        {"user_id": OLD_ID, "title": "$not-an-expression", "created_at": OLD},
+        raw_task("$not-an-expression", created_at=OLD),
     )
     after = await stored(db, result.inserted_id)
     assert_updated(middle, after)
@@ -203,10 +209,10 @@ async def test_driver_bulk_write(db):
     first, before_first = await inserted_task(db, "a")
     second, before_second = await inserted_task(db, "b")
     await Task.get_pymongo_collection().bulk_write([
-        InsertOne({"user_id": OLD_ID, "title": "new"}),
+        InsertOne(raw_task("new")),
         UpdateOne({"_id": first.id}, {"$set": {"completed": True}}),
         UpdateMany({"title": "b"}, {"$set": {"completed": True}}),
-        ReplaceOne({"_id": first.id}, {"user_id": OLD_ID, "title": "again"}),
+        ReplaceOne({"_id": first.id}, raw_task("again")),
     ])
 
     assert_updated(before_first, await stored(db, first.id))
@@ -233,7 +239,7 @@ async def test_updated_at_never_moves_back(db):
     )
     # A write that read the clock before another one landed must not undo it.
     await Task.find_one(Task.id == task.id).update(Set({Task.title: "late"}))
-    await Task.get_pymongo_collection().replace_one({"_id": task.id}, {"title": "late again"})
+    await Task.get_pymongo_collection().replace_one({"_id": task.id}, raw_task("late again"))
     assert (await stored(db, task.id))["updated_at"] == to_utc_ms(later)
 
 

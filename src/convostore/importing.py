@@ -80,7 +80,7 @@ def read_jsonl(path: Path, report: ImportReport) -> Iterator[ConversationDraft]:
                 record = ImportedConversation.model_validate_json(line)
             except ValidationError as error:
                 problem = error.errors(include_url=False)[0]
-                where = ".".join(str(part) for part in problem["loc"])
+                where = ".".join(str(part) for part in problem["loc"]) or "line"
                 report.skipped.append(f"line {number}: {where}: {problem['msg']}")
                 continue
             yield _draft_from(record)
