@@ -111,7 +111,7 @@ class DuplicateKeys(Exception):
 def declared_indexes() -> dict[str, list[IndexSpec]]:
     """Collection name -> the indexes its model declares."""
     return {
-        model.get_settings().name: [
+        model.Settings.name: [
             IndexSpec.from_document(index.document) for index in model.Settings.indexes
         ]
         for model in DOCUMENT_MODELS
