@@ -88,3 +88,43 @@ async def test_paging_returns_every_task_once_newest_first(client, alice):
     created = [await create_task(client, alice, title=f"t{n}") for n in range(7)]
     listed = await page_through(client, alice, "/v1/tasks", limit=3)
     assert [t["id"] for t in listed] == [t["id"] for t in reversed(created)]
+
+
+async def test_etag_and_if_match_stop_a_stale_edit(client, alice):
+    created = await client.post("/v1/tasks", json={"title": "a"}, headers=alice.headers)
+    task, etag = check(created, 201), created.headers["etag"]
+    path = f"/v1/tasks/{task['id']}"
+    assert (await client.get(path, headers=alice.headers)).headers["etag"] == etag
+
+    first = await client.patch(path, json={"title": "first"},
+                               headers={**alice.headers, "If-Match": etag})
+    check(first, 200)
+    assert first.headers["etag"] != etag
+
+    stale = await client.put(path, json={"title": "second"},
+                             headers={**alice.headers, "If-Match": etag})
+    check_error(stale, 412, "precondition_failed")
+    assert check(await client.get(path, headers=alice.headers), 200)["title"] == "first"
+    check(await client.patch(path, json={"completed": True},
+                             headers={**alice.headers, "If-Match": "*"}), 200)
+
+
+async def test_two_concurrent_edits_with_the_same_etag_one_wins(client, alice):
+    created = await client.post("/v1/tasks", json={"title": "a"}, headers=alice.headers)
+    path, etag = f"/v1/tasks/{created.json()['id']}", created.headers["etag"]
+
+    results = await asyncio.gather(*(
+        client.patch(path, json={"title": f"edit {n}"},
+                     headers={**alice.headers, "If-Match": etag})
+        for n in range(2)
+    ))
+    assert sorted(r.status_code for r in results) == [200, 412]
+    winner = next(r.json() for r in results if r.status_code == 200)
+    assert check(await client.get(path, headers=alice.headers), 200)["title"] == winner["title"]
+
+
+async def test_if_match_on_another_users_task_is_404(client, alice, bob):
+    created = await client.post("/v1/tasks", json={"title": "a"}, headers=alice.headers)
+    path, etag = f"/v1/tasks/{created.json()['id']}", created.headers["etag"]
+    check_error(await client.patch(path, json={"title": "b"},
+                                   headers={**bob.headers, "If-Match": etag}), 404)

@@ -52,6 +52,11 @@ class IdempotentRequestInProgress(Conflict):
     code = "idempotent_request_in_progress"
 
 
+class PreconditionFailed(ServiceError):
+    status_code = 412
+    code = "precondition_failed"
+
+
 class InvalidInput(ServiceError):
     status_code = 422
     code = "invalid_input"

@@ -36,6 +36,7 @@ async def set_fields(
         result = await model.get_pymongo_collection().update_one(query, {"$set": changes})
         if result.matched_count == 0:
             raise NotFound(what)
+        query = {"_id": query["_id"]}
     found = await model.find_one(query)
     if found is None:  # deleted in the meantime, or never there
         raise NotFound(what)
