@@ -24,7 +24,7 @@ SWEEP_ERASED_USERS_AGAIN_AFTER_SECONDS = 5.0
 
 _ERROR_RESPONSES = {
     status: {"model": ErrorBody}
-    for status in (401, 403, 404, 409, 413, 422, 503)
+    for status in (400, 401, 403, 404, 409, 413, 422, 503)
 }
 
 
