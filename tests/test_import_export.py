@@ -99,3 +99,13 @@ async def test_jsonl_import_keeps_odd_messages_and_reports_bad_lines(client, ali
                                       headers=alice.headers), 200)["data"]
     assert [m["content"] for m in messages] == ["", "  spaces  ", "{\"json\": true}"]
     assert messages[1]["timestamp"] == "2020-02-02T02:02:02.000Z"
+
+
+async def test_the_api_streams_the_same_export(client, alice):
+    await import_conversations(alice.user.id, itertools.islice(read_chitchat(), 3),
+                               ImportReport())
+    response = await client.get("/v1/users/me/export", headers=alice.headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    assert response.text == await _export(alice.user.id)
+    assert len(response.text.splitlines()) == 3

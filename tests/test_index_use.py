@@ -9,60 +9,11 @@ the plans are not asserted.
 """
 
 import os
-from typing import Any
 
-from pymongo import monitoring
-
+from convostore.querylog import plan_stages, register_recorder, unindexed
 from tests.helpers import append, check, create_conversation, page_through
 
-_QUERY_COMMANDS = {"find", "findAndModify", "aggregate", "delete", "update"}
-
-
-class QueryRecorder(monitoring.CommandListener):
-    """Records (collection, filter, sort, hint) of every query-bearing command."""
-
-    def __init__(self) -> None:
-        self.recording = False
-        self.queries: list[tuple[str, dict[str, Any], Any, Any]] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if not self.recording or event.command_name not in _QUERY_COMMANDS:
-            return
-        command = event.command
-        collection = command[event.command_name]
-        if event.command_name == "find":
-            statements = [(command.get("filter", {}), command.get("sort"), command.get("hint"))]
-        elif event.command_name == "findAndModify":
-            statements = [(command.get("query", {}), command.get("sort"), command.get("hint"))]
-        elif event.command_name == "aggregate":
-            match = command["pipeline"][0].get("$match", {}) if command["pipeline"] else {}
-            statements = [(match, None, command.get("hint"))]
-        else:
-            key = "updates" if event.command_name == "update" else "deletes"
-            statements = [(s.get("q", {}), None, s.get("hint")) for s in command.get(key, [])]
-        for query_filter, sort, hint in statements:
-            self.queries.append((collection, query_filter, sort, hint))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-# PyMongo listeners are registered for the process and apply to clients created afterwards.
-RECORDER = QueryRecorder()
-monitoring.register(RECORDER)
-
-
-def _stages(plan: dict) -> list[str]:
-    stages = [plan.get("stage", "")]
-    for key in ("inputStage", "outerStage", "innerStage"):
-        if key in plan:
-            stages += _stages(plan[key])
-    for child in plan.get("inputStages", []):
-        stages += _stages(child)
-    return stages
+RECORDER = register_recorder()
 
 
 async def _exercise_every_route(client, alice, admin) -> None:
@@ -97,23 +48,9 @@ async def _exercise_every_route(client, alice, admin) -> None:
     check(await client.patch(f"{path}/messages/{message['id']}", json={"content": "e"},
                              headers=h), 200)
     await client.delete(f"{path}/messages/{message['id']}", headers=h)
+    check(await client.get("/v1/users/me/export", headers=h), 200)
     await client.delete(path, headers=h)
     await client.delete("/v1/users/me", headers=h)
-
-
-def _constrained_fields(query_filter: dict[str, Any]) -> set[str]:
-    """Top-level fields the filter pins to a value or a range (what an index can seek on)."""
-    fields = set()
-    for field, condition in query_filter.items():
-        if field.startswith("$"):
-            continue
-        if isinstance(condition, dict) and not set(condition) <= _SEEKABLE_OPERATORS:
-            continue
-        fields.add(field)
-    return fields
-
-
-_SEEKABLE_OPERATORS = {"$eq", "$in", "$gt", "$gte", "$lt", "$lte"}
 
 
 async def test_no_api_query_scans_a_collection(client, alice, admin, db):
@@ -125,29 +62,10 @@ async def test_no_api_query_scans_a_collection(client, alice, admin, db):
         RECORDER.recording = False
     assert len(RECORDER.queries) > 30
 
-    leading_fields = {}
-    for name in await db.list_collection_names():
-        indexes = await db[name].index_information()
-        leading_fields[name] = {spec["key"][0][0] for spec in indexes.values()}
-
-    unindexed = [
-        (collection, query_filter)
-        for collection, query_filter, _, _ in RECORDER.queries
-        if not _constrained_fields(query_filter) & leading_fields[collection]
-    ]
-    assert unindexed == []
+    assert await unindexed(db, RECORDER.queries) == []
 
     if not os.environ.get("CONVOSTORE_TEST_MONGODB_URI"):
         return
-    scans = []
-    for collection, query_filter, sort, hint in RECORDER.queries:
-        command: dict[str, Any] = {"find": collection, "filter": query_filter}
-        if sort:
-            command["sort"] = sort
-        if hint:
-            command["hint"] = hint
-        explained = await db.command({"explain": command, "verbosity": "queryPlanner"})
-        stages = _stages(explained["queryPlanner"]["winningPlan"])
-        if "COLLSCAN" in stages:
-            scans.append((collection, query_filter, sort, stages))
+    scans = [(query, stages) for query in RECORDER.queries
+             if "COLLSCAN" in (stages := await plan_stages(db, query))]
     assert scans == []

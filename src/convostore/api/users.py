@@ -1,8 +1,10 @@
 from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import StreamingResponse
 from pymongo.errors import DuplicateKeyError
 
 from convostore.api.deps import AdminUser, CurrentUser
 from convostore.errors import Conflict
+from convostore.exporting import export_chunks
 from convostore.models import User
 from convostore.schemas.users import UserCreate, UserPublic, UserUpdate
 from convostore.services.erasure import erase_user
@@ -37,6 +39,17 @@ async def update_me(body: UserUpdate, user: CurrentUser) -> User:
         return await set_fields(User, {"_id": user.id}, "user", body.changes())
     except DuplicateKeyError:
         raise Conflict(EMAIL_TAKEN) from None
+
+
+@router.get(
+    "/me/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}},
+                     "description": "JSONL, a conversation a line, as `convostore import` reads."}},
+)
+async def export_me(user: CurrentUser) -> StreamingResponse:
+    """All of the caller's conversations as JSONL, streamed (the format `import` reads)."""
+    return StreamingResponse(export_chunks(user.id), media_type="application/x-ndjson")
 
 
 @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
