@@ -214,6 +214,19 @@ async def latest_page_ms(api: str, conversation_id: str, headers: dict[str, str]
 
 # --- the figures ----------------------------------------------------------------------------
 
+def http_figure(figure: str, measured: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """A load figure: convostore's throughput over the baseline's (target 0.75, no errors)."""
+    def describe(run: dict[str, float]) -> str:
+        return (f"{run['rps']:.0f} rps, p50 {run['p50_ms']:.0f} ms, "
+                f"p99 {run['p99_ms']:.0f} ms")
+
+    ours, raw = measured["convostore"], measured["baseline"]
+    ratio = ours["rps"] / raw["rps"]
+    return {"figure": figure, "convostore": describe(ours), "baseline": describe(raw),
+            "ratio": ratio, "target": ">= 0.75",
+            "met": ratio >= 0.75 and ours["errors"] == 0, "errors": ours["errors"]}
+
+
 async def import_side_by_side(db, raw_db, user_id: ObjectId, limit: int | None) -> dict:
     source = read_chitchat()
     if limit:
@@ -407,15 +420,7 @@ async def run(import_limit: int | None, seconds: float,
                 "GET", clients, seconds, headers),
             baseline=lambda: load(f"{baseline}/latest", "GET", clients, seconds, {}),
         )
-        ours, raw = read["convostore"], read["baseline"]
-        results.append({
-            "figure": "read (latest 50)",
-            "convostore": f"{ours['rps']:.0f} rps, p50 {ours['p50_ms']:.0f} ms, "
-                          f"p99 {ours['p99_ms']:.0f} ms",
-            "baseline": f"{raw['rps']:.0f} rps, p50 {raw['p50_ms']:.0f} ms, "
-                        f"p99 {raw['p99_ms']:.0f} ms",
-            "ratio": ours["rps"] / raw["rps"], "target": ">= 0.75",
-            "met": ours["rps"] / raw["rps"] >= 0.75 and ours["errors"] == 0})
+        results.append(http_figure("read (latest 50)", read))
         console.print(results[-1])
 
         conversations = [Conversation(user_id=user.id, title=f"w{n}") for n in range(clients)]
@@ -428,15 +433,7 @@ async def run(import_limit: int | None, seconds: float,
             convostore=lambda: load("", "POST", clients, seconds, headers, append_urls),
             baseline=lambda: load("", "POST", clients, seconds, {}, baseline_urls),
         )
-        ours, raw = write["convostore"], write["baseline"]
-        results.append({
-            "figure": "write (append)",
-            "convostore": f"{ours['rps']:.0f} rps, p50 {ours['p50_ms']:.0f} ms, "
-                          f"p99 {ours['p99_ms']:.0f} ms",
-            "baseline": f"{raw['rps']:.0f} rps, p50 {raw['p50_ms']:.0f} ms, "
-                        f"p99 {raw['p99_ms']:.0f} ms",
-            "ratio": ours["rps"] / raw["rps"], "target": ">= 0.75",
-            "met": ours["rps"] / raw["rps"] >= 0.75 and ours["errors"] == 0})
+        results.append(http_figure("write (append)", write))
         console.print(results[-1])
 
         results.append(await index_use(db))
