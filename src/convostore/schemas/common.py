@@ -1,12 +1,12 @@
 """Building blocks of every request and response body."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
 from beanie import PydanticObjectId
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
-from convostore.timestamps import to_utc_ms
+_NO_OFFSET = timedelta(0)
 
 # Fields only the server writes. In a request body they are refused by name.
 SERVER_OWNED_FIELDS = frozenset({
@@ -17,8 +17,13 @@ SERVER_OWNED_FIELDS = frozenset({
 
 def format_datetime(value: datetime) -> str:
     """RFC 3339, UTC, milliseconds and `Z`: 2026-12-03T18:07:30.568Z."""
+    # Stored values are already UTC (the client is tz_aware), so the conversion is skipped
+    # for them: this runs three times for every message of every page.
+    if value.tzinfo is not None and value.utcoffset() != _NO_OFFSET:
+        value = value.astimezone(UTC)
+    milliseconds = value.replace(tzinfo=None, microsecond=value.microsecond // 1000 * 1000)
     # isoformat, unlike strftime("%Y"), always writes four-digit years ("0999-...").
-    return to_utc_ms(value).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    return milliseconds.isoformat(timespec="milliseconds") + "Z"
 
 
 UTCDateTime = Annotated[datetime, PlainSerializer(format_datetime, return_type=str)]

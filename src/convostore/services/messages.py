@@ -2,8 +2,8 @@
 
 Each append reserves its `seq` numbers with one atomic conditional `$inc` on the
 conversation, which also moves `message_count`, `last_message_at` and (through the stamped
-collection) `updated_at`. The messages are inserted after that. No multi-document transaction is needed, so this runs
-on a standalone mongod too.
+collection) `updated_at`. The messages are inserted after that. No multi-document
+transaction is needed, so this runs on a standalone mongod too.
 """
 
 import asyncio
