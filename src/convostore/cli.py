@@ -248,6 +248,15 @@ def _fail_on_duplicates(error: DuplicateKeys) -> typer.Exit:
     return _fail("nothing was built: remove the duplicates, then apply again")
 
 
+def _apply(work: Callable[[Connection], Awaitable[list[str]]], in_step: str) -> None:
+    """Run a migration and print what it did, one line each (or that nothing was needed)."""
+    try:
+        done = _with_database(work, manage_schema=False)
+    except DuplicateKeys as error:
+        raise _fail_on_duplicates(error) from None
+    typer.echo("\n".join(done) if done else in_step)
+
+
 @indexes_app.command("plan")
 def indexes_plan(
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
@@ -276,11 +285,7 @@ def indexes_apply(
         plans = await plan_indexes(connection.database)
         return await apply_index_plan(connection.database, plans, drop_extra=drop_extra)
 
-    try:
-        done = _with_database(work, manage_schema=False)
-    except DuplicateKeys as error:
-        raise _fail_on_duplicates(error) from None
-    typer.echo("\n".join(done) if done else "indexes already in step with the models")
+    _apply(work, "indexes already in step with the models")
 
 
 @schema_app.command("show")
@@ -297,8 +302,7 @@ def schema_apply() -> None:
     async def work(connection: Connection) -> list[str]:
         return await apply_validators(connection.database)
 
-    done = _with_database(work, manage_schema=False)
-    typer.echo("\n".join(done) if done else "validators already in step with the models")
+    _apply(work, "validators already in step with the models")
 
 
 @migrate_app.callback(invoke_without_command=True)
@@ -313,11 +317,7 @@ def migrate_all(
     async def work(connection: Connection) -> list[str]:
         return await migrate(connection.database, drop_extra=drop_extra)
 
-    try:
-        done = _with_database(work, manage_schema=False)
-    except DuplicateKeys as error:
-        raise _fail_on_duplicates(error) from None
-    typer.echo("\n".join(done) if done else "database already in step with the models")
+    _apply(work, "database already in step with the models")
 
 
 @migrate_app.command("backfill-timestamps")
