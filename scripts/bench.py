@@ -39,6 +39,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -95,6 +97,10 @@ def baseline_app(uri: str, database: str, conversation_id: str, last_seq: int):
     app = FastAPI()
     client = AsyncMongoClient(uri, tz_aware=True)
     db = client[database]
+    # Appends go to the baseline's own collections, which have convostore's indexes and
+    # validators too; seq numbers come from a counter in this process.
+    raw = client[database + "_raw"]
+    next_seq: dict[ObjectId, Iterator[int]] = defaultdict(lambda: itertools.count(1))
     target = ObjectId(conversation_id)
 
     def plain(document: dict[str, Any]) -> dict[str, Any]:
@@ -111,11 +117,13 @@ def baseline_app(uri: str, database: str, conversation_id: str, last_seq: int):
     async def append(conversation: str) -> dict[str, Any]:
         now = datetime.now(UTC)
         conversation_oid = ObjectId(conversation)
-        result = await db.baseline_conversations.update_one(
-            {"_id": conversation_oid}, {"$inc": {"last_seq": 1, "message_count": 1},
-                                        "$set": {"updated_at": now}}, upsert=True)
-        document = message_document(conversation_oid, conversation_oid, 0, "hello", now)
-        document["_id"] = (await db.baseline_messages.insert_one(document)).inserted_id
+        result = await raw.conversations.update_one(
+            {"_id": conversation_oid},
+            {"$inc": {"last_seq": 1, "message_count": 1}, "$max": {"last_message_at": now},
+             "$set": {"updated_at": now}})
+        document = message_document(conversation_oid, conversation_oid,
+                                    next(next_seq[conversation_oid]), "hello", now)
+        document["_id"] = (await raw.messages.insert_one(document)).inserted_id
         return plain(document) | {"matched": result.matched_count}
 
     return app
@@ -428,7 +436,15 @@ async def run(import_limit: int | None, seconds: float,
         await Conversation.insert_many(conversations)
         stored = await Conversation.find({"title": {"$regex": "^w"}}).to_list()
         append_urls = [f"{api}/v1/conversations/{c.id}/messages" for c in stored]
-        baseline_urls = [f"{baseline}/append/{ObjectId()}" for _ in range(clients)]
+        now = datetime.now(UTC)
+        raw_conversations = [
+            {"_id": ObjectId(), "user_id": user.id, "title": f"w{n}", "metadata": {},
+             "message_count": 0, "last_seq": 0, "last_message_at": None, "created_at": now,
+             "updated_at": now}
+            for n in range(clients)
+        ]
+        await raw_db.conversations.insert_many(raw_conversations)
+        baseline_urls = [f"{baseline}/append/{c['_id']}" for c in raw_conversations]
         write = await alternate(
             2,
             convostore=lambda: load("", "POST", clients, seconds, headers, append_urls),

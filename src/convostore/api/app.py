@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from convostore import __version__
 from convostore.api import conversations, health, messages, tasks, users
+from convostore.api.deps import RecentUsers
 from convostore.api.errors import install_error_handlers
 from convostore.api.limits import BodySizeLimit
 from convostore.auth import load_jwt_secret
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, *, manage_schema: bool | None =
             app.state.database = connection.database
             app.state.manages_schema = connection.manages_schema
             app.state.late_sweeper = LateDataSweeper(SWEEP_ERASED_USERS_AGAIN_AFTER_SECONDS)
+            app.state.recent_users = RecentUsers(settings.user_cache_seconds)
             try:
                 yield
             finally:

@@ -1,4 +1,4 @@
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from beanie import PydanticObjectId
 from fastapi import APIRouter, Header, Query, Request, Response, status
@@ -52,7 +52,7 @@ async def _append(
     user: CurrentUser,
     bodies: list[MessageCreate],
     idempotency_key: str | None,
-) -> tuple[list[Message], int]:
+) -> tuple[list[dict[str, Any]], int]:
     """Append and return the messages, with 201, or 200 for a replayed Idempotency-Key."""
     drafts = drafts_from(bodies)
     if idempotency_key is None:

@@ -33,12 +33,14 @@ async def read_me(user: CurrentUser) -> User:
 
 
 @router.patch("/me", response_model=UserPublic)
-async def update_me(body: UserUpdate, user: CurrentUser) -> User:
+async def update_me(request: Request, body: UserUpdate, user: CurrentUser) -> User:
     """Change the caller's name or email."""
     try:
         return await set_fields(User, {"_id": user.id}, "user", body.changes())
     except DuplicateKeyError:
         raise Conflict(EMAIL_TAKEN) from None
+    finally:
+        request.app.state.recent_users.forget(user.id)
 
 
 @router.get(
@@ -56,5 +58,6 @@ async def export_me(user: CurrentUser) -> StreamingResponse:
 async def delete_me(request: Request, user: CurrentUser) -> Response:
     """Erase the caller and all of their tasks, conversations and messages."""
     await erase_user(user.id)
+    request.app.state.recent_users.forget(user.id)
     request.app.state.late_sweeper.schedule(user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
