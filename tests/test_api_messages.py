@@ -1,5 +1,8 @@
 import asyncio
 
+from bson import ObjectId
+
+from convostore.api.recent import RecentConversations
 from tests.helpers import append, check, check_error, create_conversation, page_through
 
 
@@ -71,6 +74,55 @@ async def test_list_ascending_and_descending(client, alice):
     latest = check(await client.get(path, params={"order": "desc", "limit": 1},
                                     headers=alice.headers), 200)
     assert latest["data"][0]["content"] == "m4" and latest["has_more"]
+
+
+def trust_conversations_for_a_minute(app) -> RecentConversations:
+    """What the API remembers of conversations, kept long enough for a slow test machine."""
+    app.state.recent_conversations = RecentConversations(ttl=60)
+    return app.state.recent_conversations
+
+
+async def test_a_stale_remembered_last_seq_still_lists_every_message(app, client, alice):
+    conversation = await create_conversation(client, alice)
+    for n in range(5):
+        await append(client, alice, conversation["id"], f"m{n}")
+    path = f"/v1/conversations/{conversation['id']}/messages"
+    # As if this process had last read the conversation after its first message.
+    recent = trust_conversations_for_a_minute(app)
+    recent.remember(alice.user.id, ObjectId(conversation["id"]), 1)
+
+    latest = check(await client.get(path, params={"order": "desc", "limit": 2},
+                                    headers=alice.headers), 200)
+    assert [m["seq"] for m in latest["data"]] == [5, 4]
+    assert [m["seq"] for m in await page_through(client, alice, path, limit=2)] == [1, 2, 3, 4, 5]
+    descending = await page_through(client, alice, path, limit=2, order="desc")
+    assert [m["seq"] for m in descending] == [5, 4, 3, 2, 1]
+
+
+async def test_a_conversation_deleted_by_another_process_is_404(app, client, alice, db):
+    conversation = await create_conversation(client, alice)
+    await append(client, alice, conversation["id"], "hello")
+    path = f"/v1/conversations/{conversation['id']}/messages"
+    trust_conversations_for_a_minute(app)
+    check(await client.get(path, headers=alice.headers), 200)
+
+    # Another API process deletes it: this one still remembers the conversation.
+    conversation_id = ObjectId(conversation["id"])
+    await db["conversations"].delete_one({"_id": conversation_id})
+    await db["messages"].delete_many({"conversation_id": conversation_id})
+
+    check_error(await client.get(path, headers=alice.headers), 404)
+
+
+async def test_a_remembered_conversation_shows_no_one_else_its_messages(app, client, alice, bob):
+    conversation = await create_conversation(client, alice)
+    await append(client, alice, conversation["id"], "alice's secret")
+    # Even were this process to believe the conversation was Bob's, his reads name him.
+    recent = trust_conversations_for_a_minute(app)
+    recent.remember(bob.user.id, ObjectId(conversation["id"]), 1)
+
+    path = f"/v1/conversations/{conversation['id']}/messages"
+    check_error(await client.get(path, headers=bob.headers), 404)
 
 
 async def test_patch_and_delete_message(client, alice):

@@ -32,8 +32,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
 
-    # How long an API process trusts its last read of a token's user (0: read every time).
-    user_cache_seconds: float = Field(default=1.0, ge=0, le=60)
+    # How long an API process trusts its last read of a token's user, and of a conversation's
+    # owner (0: read every time).
+    cache_seconds: float = Field(default=1.0, ge=0, le=60)
 
     # How long a request waits for an unreachable database before answering 503.
     database_timeout_ms: int = Field(default=3000, ge=100)

@@ -9,9 +9,9 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from convostore import __version__
 from convostore.api import conversations, health, messages, tasks, users
-from convostore.api.deps import RecentUsers
 from convostore.api.errors import install_error_handlers
 from convostore.api.limits import BodySizeLimit
+from convostore.api.recent import RecentConversations, RecentUsers
 from convostore.auth import load_jwt_secret
 from convostore.config import Settings, get_settings
 from convostore.database import connect
@@ -40,7 +40,8 @@ def create_app(settings: Settings | None = None, *, manage_schema: bool | None =
             app.state.database = connection.database
             app.state.manages_schema = connection.manages_schema
             app.state.late_sweeper = LateDataSweeper(SWEEP_ERASED_USERS_AGAIN_AFTER_SECONDS)
-            app.state.recent_users = RecentUsers(settings.user_cache_seconds)
+            app.state.recent_users = RecentUsers(settings.cache_seconds)
+            app.state.recent_conversations = RecentConversations(settings.cache_seconds)
             try:
                 yield
             finally:

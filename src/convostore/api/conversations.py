@@ -1,5 +1,5 @@
 from beanie import PydanticObjectId
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from convostore.api.deps import CurrentUser
 from convostore.api.pagination import (
@@ -67,7 +67,10 @@ async def update_conversation(
 
 
 @router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_conversation(conversation_id: PydanticObjectId, user: CurrentUser) -> Response:
+async def delete_conversation(
+    request: Request, conversation_id: PydanticObjectId, user: CurrentUser
+) -> Response:
     """Delete a conversation and all of its messages."""
     await erase_conversation(conversation_id, user.id)
+    request.app.state.recent_conversations.forget(user.id, conversation_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

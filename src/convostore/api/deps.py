@@ -1,9 +1,7 @@
 """Dependencies shared by the routers: the caller's user, and admin rights."""
 
-import time
 from typing import Annotated
 
-from bson import ObjectId
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -14,7 +12,9 @@ from convostore.models import User
 _bearer = HTTPBearer(auto_error=False, description="A token from `convostore token USER_ID`.")
 
 
-def _claims(
+# Async, though it awaits nothing: a plain function would be sent to a worker thread, and that
+# hop cost more than checking the token's signature.
+async def _claims(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> TokenClaims:
@@ -27,40 +27,6 @@ def _claims(
 
 
 Claims = Annotated[TokenClaims, Depends(_claims)]
-
-
-class RecentUsers:
-    """Users looked up in the last `ttl` seconds, so that a burst of requests from one user
-    costs one database read, not one per request.
-
-    This process forgets a user the moment it changes or erases them; another API process
-    may go on accepting an erased user's token for up to `ttl` seconds (the erasure's second
-    sweep removes anything written meanwhile).
-    """
-
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self._users: dict[ObjectId, tuple[float, User]] = {}
-
-    async def get(self, user_id: ObjectId) -> User | None:
-        now = time.monotonic()
-        cached = self._users.get(user_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        user = await User.get(user_id)
-        if user is None:
-            self._users.pop(user_id, None)
-        else:
-            if len(self._users) > MAX_RECENT_USERS:
-                self._users.clear()
-            self._users[user_id] = (now + self.ttl, user)
-        return user
-
-    def forget(self, user_id: ObjectId) -> None:
-        self._users.pop(user_id, None)
-
-
-MAX_RECENT_USERS = 10_000
 
 
 async def _current_user(request: Request, claims: Claims) -> User:

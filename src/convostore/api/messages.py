@@ -23,7 +23,7 @@ from convostore.schemas.messages import (
     MessagesPage,
     MessageUpdate,
 )
-from convostore.services.history import MAX_SEQ, messages_after
+from convostore.services.history import MAX_SEQ, Order, messages_after
 from convostore.services.messages import (
     append_messages,
     append_messages_once,
@@ -107,8 +107,39 @@ async def append_message_batch(
     return JSONResponse(batch.model_dump(mode="json"), status_code=status_code)
 
 
+async def _history(
+    request: Request,
+    user_id: PydanticObjectId,
+    conversation_id: PydanticObjectId,
+    order: Order,
+    after_seq: int | None,
+    count: int,
+) -> list[dict[str, Any]]:
+    """The page's messages, reading the conversation itself only when this process has not
+    confirmed it as the user's within the last `cache_seconds`.
+
+    Found messages prove the conversation is the user's, since the read names the user. An
+    empty read may mean a missing conversation, so it asks the conversation before answering.
+    Another API process may list, for up to `cache_seconds`, messages of a conversation
+    deleted in the middle of that time, as if the listing had come just before the delete.
+    """
+    recent = request.app.state.recent_conversations
+    known_last_seq = recent.last_seq(user_id, conversation_id)
+    if known_last_seq is not None:
+        found = await messages_after(conversation_id, user_id, known_last_seq, order,
+                                     after_seq, count)
+        if found:
+            return found
+
+    conversation = await find_owned(Conversation, user_id, "conversation", _id=conversation_id)
+    recent.remember(user_id, conversation_id, conversation.last_seq)
+    return await messages_after(conversation_id, user_id, conversation.last_seq, order,
+                                after_seq, count)
+
+
 @router.get("", response_model=MessagesPage)
 async def list_messages(
+    request: Request,
     conversation_id: PydanticObjectId,
     user: CurrentUser,
     order: Annotated[Literal["asc", "desc"], Query(description="By `seq`.")] = "asc",
@@ -116,8 +147,6 @@ async def list_messages(
     cursor: CursorParam = None,
 ) -> Response:
     """A conversation's messages in `seq` order; new messages never disturb a paging client."""
-    conversation = await find_owned(Conversation, user.id, "conversation", _id=conversation_id)
-
     listing = f"messages:{conversation_id}:{order}"
     after_seq = None
     if cursor is not None:
@@ -125,7 +154,7 @@ async def list_messages(
         if type(after_seq) is not int or not 0 <= after_seq <= MAX_SEQ:
             raise BadCursor()
 
-    found = await messages_after(conversation, order, after_seq, limit + 1)
+    found = await _history(request, user.id, conversation_id, order, after_seq, limit + 1)
     messages, has_more = page_of(found, limit)
     next_cursor = encode_cursor(listing, {"seq": messages[-1]["seq"]}) if has_more else None
     page = MessagesPage(

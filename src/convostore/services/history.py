@@ -9,7 +9,9 @@ of `limit + 1` numbers usually suffices; a short read widens it.
 
 from typing import Any, Literal
 
-from convostore.models import Conversation, Message
+from bson import ObjectId
+
+from convostore.models import Message
 
 Order = Literal["asc", "desc"]
 # seq is a 64-bit integer in MongoDB; a cursor naming a larger one is not ours.
@@ -17,11 +19,13 @@ MAX_SEQ = 2**63 - 1
 _WIDENING = 4
 
 
-async def _read(conversation: Conversation, seq_range: dict, order: Order,
+async def _read(conversation_id: ObjectId, user_id: ObjectId, seq_range: dict, order: Order,
                 count: int) -> list[dict[str, Any]]:
-    # The caller has checked that the conversation is the user's, and a message's user_id is
-    # always its conversation's: the filter is exactly the (conversation_id, seq) index.
-    query = {"conversation_id": conversation.id, "seq": seq_range}
+    # A message's user_id is always its conversation's owner, so naming the caller here keeps
+    # every other user's messages out whatever the caller believed about the conversation.
+    query: dict[str, Any] = {"conversation_id": conversation_id, "user_id": user_id}
+    if seq_range:
+        query["seq"] = seq_range
     direction = 1 if order == "asc" else -1
     # Raw documents: building a Beanie document per message only to serialise it again cost
     # a quarter of the API's CPU on this, its busiest read (profiled with py-spy).
@@ -31,28 +35,41 @@ async def _read(conversation: Conversation, seq_range: dict, order: Order,
 
 
 async def messages_after(
-    conversation: Conversation, order: Order, after_seq: int | None, count: int
+    conversation_id: ObjectId,
+    user_id: ObjectId,
+    known_last_seq: int,
+    order: Order,
+    after_seq: int | None,
+    count: int,
 ) -> list[dict[str, Any]]:
-    """Up to `count` stored messages following `after_seq` (exclusive) in `order`."""
+    """Up to `count` of the user's messages in the conversation following `after_seq`
+    (exclusive) in `order`.
+
+    `known_last_seq` only aims the first window: it may be behind the conversation's real
+    `last_seq` (appends raise it), so the window towards the newest messages stays open.
+    """
     window = count
     if order == "asc":
         low = after_seq or 0
         while True:
             high = low + window
             # The last window is open-ended, so messages appended meanwhile are not missed.
-            if high >= conversation.last_seq:
-                return await _read(conversation, {"$gt": low}, order, count)
-            found = await _read(conversation, {"$gt": low, "$lte": high}, order, count)
+            if high >= known_last_seq:
+                return await _read(conversation_id, user_id, {"$gt": low}, order, count)
+            found = await _read(conversation_id, user_id, {"$gt": low, "$lte": high}, order,
+                                count)
             if len(found) == count:
                 return found
             window *= _WIDENING
 
-    high = after_seq if after_seq is not None else conversation.last_seq + 1
+    newest_first = {} if after_seq is None else {"$lt": after_seq}
+    start = known_last_seq + 1 if after_seq is None else after_seq
     while True:
-        low = high - window
+        low = start - window
         if low <= 1:
-            return await _read(conversation, {"$lt": high}, order, count)
-        found = await _read(conversation, {"$lt": high, "$gte": low}, order, count)
+            return await _read(conversation_id, user_id, newest_first, order, count)
+        found = await _read(conversation_id, user_id, {**newest_first, "$gte": low}, order,
+                            count)
         if len(found) == count:
             return found
         window *= _WIDENING

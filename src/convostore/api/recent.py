@@ -1,0 +1,53 @@
+"""What one API process remembers for a moment, so that a burst of requests from one user
+costs one database read, not one per request.
+
+Each process forgets an entry the moment it changes or erases what the entry describes.
+Another API process may go on trusting its own entry for up to `ttl` seconds; what that
+allows is described where each cache is used.
+"""
+
+from bson import ObjectId
+from cachetools import TTLCache
+
+from convostore.models import User
+
+# Enough for every user active within `ttl`; the least recently used go first beyond it.
+MAX_ENTRIES = 10_000
+
+
+class RecentUsers:
+    """The users behind recently seen tokens."""
+
+    def __init__(self, ttl: float) -> None:
+        self._users: TTLCache[ObjectId, User] = TTLCache(MAX_ENTRIES, ttl)
+
+    async def get(self, user_id: ObjectId) -> User | None:
+        user = self._users.get(user_id)
+        if user is None:
+            user = await User.get(user_id)
+            if user is not None:
+                self._users[user_id] = user
+        return user
+
+    def forget(self, user_id: ObjectId) -> None:
+        self._users.pop(user_id, None)
+
+
+class RecentConversations:
+    """Conversations recently confirmed as their owner's, with their `last_seq` then.
+
+    The `last_seq` is a lower bound, since appends only raise it: enough to aim a read of the
+    history at the right `seq` window, never trusted as the conversation's length.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self._last_seqs: TTLCache[tuple[ObjectId, ObjectId], int] = TTLCache(MAX_ENTRIES, ttl)
+
+    def last_seq(self, user_id: ObjectId, conversation_id: ObjectId) -> int | None:
+        return self._last_seqs.get((user_id, conversation_id))
+
+    def remember(self, user_id: ObjectId, conversation_id: ObjectId, last_seq: int) -> None:
+        self._last_seqs[(user_id, conversation_id)] = last_seq
+
+    def forget(self, user_id: ObjectId, conversation_id: ObjectId) -> None:
+        self._last_seqs.pop((user_id, conversation_id), None)
