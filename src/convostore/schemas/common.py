@@ -17,13 +17,15 @@ SERVER_OWNED_FIELDS = frozenset({
 
 def format_datetime(value: datetime) -> str:
     """RFC 3339, UTC, milliseconds and `Z`: 2026-12-03T18:07:30.568Z."""
-    # Stored values are already UTC (the client is tz_aware), so the conversion is skipped
-    # for them: this runs three times for every message of every page.
-    if value.tzinfo is not None and value.utcoffset() != _NO_OFFSET:
+    # This runs three times for every message of every page, so stored values (already UTC,
+    # the client being tz_aware) skip the conversion. isoformat truncates to milliseconds as
+    # MongoDB does, and unlike strftime("%Y") always writes four-digit years ("0999-...").
+    if value.tzinfo is None:
+        return value.isoformat(timespec="milliseconds") + "Z"
+    if value.utcoffset() != _NO_OFFSET:
         value = value.astimezone(UTC)
-    milliseconds = value.replace(tzinfo=None, microsecond=value.microsecond // 1000 * 1000)
-    # isoformat, unlike strftime("%Y"), always writes four-digit years ("0999-...").
-    return milliseconds.isoformat(timespec="milliseconds") + "Z"
+    # Drop the "+00:00" that an aware value's isoformat ends with.
+    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 UTCDateTime = Annotated[datetime, PlainSerializer(format_datetime, return_type=str)]
