@@ -67,7 +67,7 @@ def _free_port() -> int:
 async def test_serve_restarts_a_killed_embedded_database_and_keeps_every_201(tmp_path):
     env = {key: value for key, value in os.environ.items() if not key.startswith("CONVOSTORE_")}
     env.update({"CONVOSTORE_DATA_DIR": str(tmp_path / "data"),
-                "CONVOSTORE_JWT_SECRET": JWT_SECRET, "CONVOSTORE_DATABASE_TIMEOUT_MS": "1000"})
+                "CONVOSTORE_JWT_SECRET": JWT_SECRET, "CONVOSTORE_DATABASE_TIMEOUT_MS": "200"})
     port = _free_port()
     api = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "serve.log"
