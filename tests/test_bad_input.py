@@ -54,8 +54,9 @@ async def test_lone_surrogates_are_refused(client, alice, db, body):
 
 @pytest.mark.parametrize("body", [
     b"{not json", b"", b"[]", b"null", b'"a string"', b'{"title": 5}',
-    b"[" * 100_000 + b"]" * 100_000,
-], ids=["broken", "empty", "array", "null", "string", "wrong-type", "deep-nesting"])
+    b"[" * 100_000 + b"]" * 100_000, b'{"title": "\xff"}', b'{"title": ' + b"9" * 5000 + b"}",
+], ids=["broken", "empty", "array", "null", "string", "wrong-type", "deep-nesting",
+        "invalid-utf8", "5000-digit-number"])
 async def test_malformed_bodies_get_4xx(client, alice, db, body):
     response = await client.post("/v1/tasks", content=body, headers={
         **alice.headers, "Content-Type": "application/json"})
@@ -126,6 +127,29 @@ async def test_times_out_of_range_in_utc_are_refused(client, alice, db, when):
                                   json={"role": "user", "content": "x", "timestamp": when},
                                   headers=alice.headers), 422)
     assert await _counts(db) == {"tasks": 0, "conversations": 1, "messages": 0}
+
+
+@pytest.mark.parametrize("when", [
+    1700000000, -62135596800, 253402300799, 20000000001, 1.5, "1700000000", "1.7e9",
+])
+async def test_times_sent_as_numbers_are_refused(client, alice, db, when):
+    # Read as epoch seconds or milliseconds by size, they would be stored as wrong dates.
+    conversation = await create_conversation(client, alice)
+    task = check(await client.post("/v1/tasks", json={"title": "t"}, headers=alice.headers),
+                 201)
+    for method, path, body in [
+        ("POST", "/v1/tasks", {"title": "t", "due_at": when}),
+        ("PATCH", f"/v1/tasks/{task['id']}", {"due_at": when}),
+        ("PUT", f"/v1/tasks/{task['id']}", {"title": "t", "due_at": when}),
+        ("POST", f"/v1/conversations/{conversation['id']}/messages",
+         {"role": "user", "content": "x", "timestamp": when}),
+    ]:
+        error = check_error(await client.request(method, path, json=body,
+                                                 headers=alice.headers), 422)
+        assert "RFC 3339" in error["details"][0]["message"], error
+    assert await _counts(db) == {"tasks": 1, "conversations": 1, "messages": 0}
+    stored = check(await client.get(f"/v1/tasks/{task['id']}", headers=alice.headers), 200)
+    assert stored == task
 
 
 async def test_early_years_round_trip_in_rfc3339(client, alice):

@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from convostore.models import Conversation, Message
 from convostore.models.conversation import ConversationTitle
-from convostore.models.fields import Metadata
-from convostore.models.message import Role, SentAt
+from convostore.models.fields import ClientTime, Metadata
+from convostore.models.message import Role
 from convostore.schemas.messages import MessageContent
 from convostore.services.messages import MessageDraft
 
@@ -32,7 +32,7 @@ class ImportedMessage(BaseModel):
 
     role: Role
     content: MessageContent
-    timestamp: SentAt | None = None
+    timestamp: ClientTime | None = None
     metadata: Metadata = Field(default_factory=dict)
 
 

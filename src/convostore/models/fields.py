@@ -1,9 +1,12 @@
 """Field types shared by the stored documents and the API schemas."""
 
 import re
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+
+from convostore.timestamps import to_utc_ms
 
 METADATA_MAX_KEYS = 16
 METADATA_KEY_MAX_LENGTH = 64
@@ -32,3 +35,23 @@ MetadataKey = Annotated[
 ]
 MetadataValue = Annotated[Text, StringConstraints(max_length=METADATA_VALUE_MAX_LENGTH)]
 Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=METADATA_MAX_KEYS)]
+
+
+def _refuse_numbers(value: Any) -> Any:
+    # Pydantic would read a number, or a string of digits, as seconds or milliseconds since
+    # 1970, guessing which by its size: a silently wrong date for many real values.
+    is_number = isinstance(value, int | float)
+    if isinstance(value, str):
+        try:
+            float(value)
+            is_number = True
+        except ValueError:
+            pass
+    if is_number:
+        raise ValueError("give the time as an RFC 3339 string such as 2026-12-03T18:07:30.568Z")
+    return value
+
+
+# A time a client sends (a message's `timestamp`, a task's `due_at`): RFC 3339 text only,
+# stored as UTC milliseconds. An offset-less time is taken as UTC.
+ClientTime = Annotated[datetime, BeforeValidator(_refuse_numbers), AfterValidator(to_utc_ms)]

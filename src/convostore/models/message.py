@@ -1,16 +1,11 @@
-from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
 
 from beanie import PydanticObjectId
-from pydantic import AfterValidator, Field
+from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
 from convostore.models.base import TimestampedDocument, timestamp_indexes
-from convostore.models.fields import Metadata, Text
-from convostore.timestamps import to_utc_ms
-
-SentAt = Annotated[datetime, AfterValidator(to_utc_ms)]
+from convostore.models.fields import ClientTime, Metadata, Text
 
 
 class Role(StrEnum):
@@ -32,7 +27,7 @@ class Message(TimestampedDocument):
     seq: int
     role: Role
     content: Text
-    timestamp: SentAt
+    timestamp: ClientTime
     metadata: Metadata = Field(default_factory=dict)
 
     class Settings:

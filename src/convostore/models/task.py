@@ -1,17 +1,14 @@
-from datetime import datetime
 from typing import Annotated
 
 from beanie import PydanticObjectId
-from pydantic import AfterValidator, StringConstraints
+from pydantic import StringConstraints
 from pymongo import ASCENDING, IndexModel
 
 from convostore.models.base import TimestampedDocument, timestamp_indexes
-from convostore.models.fields import Text
-from convostore.timestamps import to_utc_ms
+from convostore.models.fields import ClientTime, Text
 
 TaskTitle = Annotated[Text, StringConstraints(min_length=1, max_length=500)]
 TaskDescription = Annotated[Text, StringConstraints(max_length=10_000)]
-DueAt = Annotated[datetime, AfterValidator(to_utc_ms)]
 
 
 class Task(TimestampedDocument):
@@ -21,7 +18,7 @@ class Task(TimestampedDocument):
     title: TaskTitle
     description: TaskDescription = ""
     completed: bool = False
-    due_at: DueAt | None = None
+    due_at: ClientTime | None = None
 
     class Settings:
         name = "tasks"

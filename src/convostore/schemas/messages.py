@@ -3,8 +3,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field
 
 from convostore.config import get_settings
-from convostore.models.fields import Metadata, Text
-from convostore.models.message import Role, SentAt
+from convostore.models.fields import ClientTime, Metadata, Text
+from convostore.models.message import Role
 from convostore.schemas.common import (
     Id,
     Page,
@@ -30,7 +30,7 @@ MessageContent = Annotated[Text, AfterValidator(_within_size_limit)]
 class MessageCreate(RequestBody):
     role: Role
     content: MessageContent
-    timestamp: SentAt | None = Field(
+    timestamp: ClientTime | None = Field(
         default=None, description="When the message was sent; defaults to when it is stored."
     )
     metadata: Metadata = Field(default_factory=dict)

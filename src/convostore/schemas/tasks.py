@@ -1,6 +1,7 @@
 from pydantic import StrictBool
 
-from convostore.models.task import DueAt, TaskDescription, TaskTitle
+from convostore.models.fields import ClientTime
+from convostore.models.task import TaskDescription, TaskTitle
 from convostore.schemas.common import (
     Id,
     Page,
@@ -15,7 +16,7 @@ class TaskCreate(RequestBody):
     title: TaskTitle
     description: TaskDescription = ""
     completed: StrictBool = False
-    due_at: DueAt | None = None
+    due_at: ClientTime | None = None
 
 
 class TaskReplace(TaskCreate):
@@ -30,7 +31,7 @@ class TaskUpdate(PartialUpdate):
     title: TaskTitle | None = None
     description: TaskDescription | None = None
     completed: StrictBool | None = None
-    due_at: DueAt | None = None
+    due_at: ClientTime | None = None
 
 
 class TaskPublic(PublicDocument):
