@@ -4,6 +4,7 @@ import asyncio
 
 from convostore.api.pagination import encode_cursor
 from convostore.models import Conversation, Task
+from convostore.services import history
 from tests.helpers import append, check, check_error, create_conversation, page_through
 
 
@@ -119,3 +120,28 @@ async def test_messages_page_exactly_across_large_seq_gaps(client, alice, db):
         assert [m["seq"] for m in ascending] == [1, 2, 20, 38, 39, 40]
         descending = await page_through(client, alice, path, limit=limit, order="desc")
         assert [m["seq"] for m in descending] == [40, 39, 38, 20, 2, 1]
+
+
+async def test_a_descending_cursor_past_the_newest_message_is_answered_in_one_read(
+    client, alice, monkeypatch
+):
+    conversation = await create_conversation(client, alice)
+    for n in range(1, 6):
+        await append(client, alice, conversation["id"], f"m{n}")
+    reads = []
+    real_read = history._read
+
+    async def counted_read(*args, **kwargs):
+        reads.append(args)
+        return await real_read(*args, **kwargs)
+
+    monkeypatch.setattr(history, "_read", counted_read)
+    # Only the server issues cursors, but a client can craft one: seq near 2**63 once took a
+    # window widened some thirty times before it reached the messages.
+    listing = f"messages:{conversation['id']}:desc"
+    cursor = encode_cursor(listing, {"seq": 2**63 - 1})
+    page = check(await client.get(f"/v1/conversations/{conversation['id']}/messages",
+                                  params={"order": "desc", "limit": 2, "cursor": cursor},
+                                  headers=alice.headers), 200)
+    assert [m["seq"] for m in page["data"]] == [5, 4] and page["has_more"]
+    assert len(reads) == 1

@@ -63,7 +63,9 @@ async def messages_after(
             window *= _WIDENING
 
     newest_first = {} if after_seq is None else {"$lt": after_seq}
-    start = known_last_seq + 1 if after_seq is None else after_seq
+    # No message lies above `known_last_seq` but those appended since, which the open upper
+    # end of the window still reads: a cursor past it (crafted, say) starts no higher.
+    start = known_last_seq + 1 if after_seq is None else min(after_seq, known_last_seq + 1)
     while True:
         low = start - window
         if low <= 1:
