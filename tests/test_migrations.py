@@ -97,7 +97,9 @@ async def test_the_database_refuses_malformed_direct_inserts(db):
     for bad in ({k: v for k, v in good.items() if k != "conversation_id"},
                 {**good, "role": "robot"},
                 {**good, "created_at": "2026-01-01T00:00:00Z"},
-                {**good, "seq": "1"}):
+                {**good, "seq": "1"},
+                {**good, "metadata": {"note": "x" * 513}},
+                {**good, "metadata": {"count": 3}}):
         with pytest.raises(WriteError) as raised:
             await db["messages"].insert_one(bad)
         assert raised.value.code == 121

@@ -57,9 +57,14 @@ def _bson_schema(schema: dict[str, Any], definitions: dict[str, Any]) -> dict[st
     for keyword in _KEPT_KEYWORDS:
         if keyword in schema:
             translated[keyword] = schema[keyword]
-    if isinstance(schema.get("additionalProperties"), dict):
-        translated["additionalProperties"] = _bson_schema(schema["additionalProperties"],
-                                                          definitions)
+    values = schema.get("additionalProperties")
+    patterns = schema.get("patternProperties", {})
+    if not isinstance(values, dict) and len(patterns) == 1:
+        # A map whose keys have a pattern (metadata): the API checks the keys; the database
+        # checks every value against the one schema.
+        values = next(iter(patterns.values()))
+    if isinstance(values, dict):
+        translated["additionalProperties"] = _bson_schema(values, definitions)
     if "items" in schema:
         translated["items"] = _bson_schema(schema["items"], definitions)
     return translated

@@ -1,14 +1,13 @@
 from datetime import datetime
-from typing import Annotated
 
 from beanie import PydanticObjectId
-from pydantic import Field, StringConstraints
+from pydantic import Field
 from pymongo import ASCENDING, IndexModel
 
 from convostore.models.base import TimestampedDocument, timestamp_indexes
-from convostore.models.fields import Metadata, Text
+from convostore.models.fields import Metadata, text
 
-ConversationTitle = Annotated[Text, StringConstraints(max_length=500)]
+ConversationTitle = text(max_length=500)
 
 
 class Conversation(TimestampedDocument):

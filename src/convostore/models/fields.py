@@ -22,18 +22,23 @@ def _require_encodable(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(_require_encodable)]
+def text(**constraints: Any) -> Any:
+    """A text type: `StringConstraints(**constraints)`, and storable in BSON.
+
+    The constraints come before the validator: after one, pydantic checks lengths as a
+    sequence's ("at least 1 item") and leaves `pattern` out of the JSON schema.
+    """
+    return Annotated[str, StringConstraints(**constraints), AfterValidator(_require_encodable)]
+
+
+Text = text()
 
 # Keys become field names inside the stored document: no leading "$", no dots, no NUL.
 _METADATA_KEY = re.compile(r"^[^$.\x00][^.\x00]*$")
 
-MetadataKey = Annotated[
-    Text,
-    StringConstraints(
-        min_length=1, max_length=METADATA_KEY_MAX_LENGTH, pattern=_METADATA_KEY.pattern
-    ),
-]
-MetadataValue = Annotated[Text, StringConstraints(max_length=METADATA_VALUE_MAX_LENGTH)]
+MetadataKey = text(min_length=1, max_length=METADATA_KEY_MAX_LENGTH,
+                   pattern=_METADATA_KEY.pattern)
+MetadataValue = text(max_length=METADATA_VALUE_MAX_LENGTH)
 Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=METADATA_MAX_KEYS)]
 
 

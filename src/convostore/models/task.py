@@ -1,14 +1,12 @@
-from typing import Annotated
 
 from beanie import PydanticObjectId
-from pydantic import StringConstraints
 from pymongo import ASCENDING, IndexModel
 
 from convostore.models.base import TimestampedDocument, timestamp_indexes
-from convostore.models.fields import ClientTime, Text
+from convostore.models.fields import ClientTime, text
 
-TaskTitle = Annotated[Text, StringConstraints(min_length=1, max_length=500)]
-TaskDescription = Annotated[Text, StringConstraints(max_length=10_000)]
+TaskTitle = text(min_length=1, max_length=500)
+TaskDescription = text(max_length=10_000)
 
 
 class Task(TimestampedDocument):

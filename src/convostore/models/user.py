@@ -1,13 +1,13 @@
 from typing import Annotated
 
-from pydantic import AfterValidator, EmailStr, StringConstraints
+from pydantic import AfterValidator, EmailStr
 from pymongo import ASCENDING, IndexModel
 
 from convostore.models.base import TimestampedDocument, timestamp_indexes
-from convostore.models.fields import Text
+from convostore.models.fields import text
 
 Email = Annotated[EmailStr, AfterValidator(str.lower)]
-UserName = Annotated[Text, StringConstraints(max_length=200)]
+UserName = text(max_length=200)
 
 
 class User(TimestampedDocument):
