@@ -35,6 +35,28 @@ async def test_server_owned_fields_are_refused_by_name(client, alice, db, field)
     assert stored == conversation
 
 
+async def test_every_server_owned_field_sent_is_named(client, alice, db):
+    error = check_error(await client.post("/v1/tasks", json={
+        "title": "t", "seq": 1, "id": "0123456789abcdef01234567"}, headers=alice.headers), 422)
+    assert "'id', 'seq' are set by the server" in error["details"][0]["message"], error
+    assert await db["tasks"].count_documents({}) == 0
+
+
+async def test_problems_are_located_with_names_and_list_positions(client, alice):
+    conversation = await create_conversation(client, alice)
+    error = check_error(await client.post(
+        f"/v1/conversations/{conversation['id']}/messages/batch",
+        json={"messages": [{"role": "user", "content": "ok"}, {"role": "robot", "content": ""}]},
+        headers=alice.headers), 422)
+    assert error["details"][0]["loc"] == ["body", "messages", 1, "role"], error
+
+
+async def test_length_limits_speak_of_characters(client, alice):
+    error = check_error(await client.post("/v1/tasks", json={"title": ""},
+                                          headers=alice.headers), 422)
+    assert error["details"][0]["message"] == "String should have at least 1 character", error
+
+
 async def test_unknown_fields_are_refused(client, alice):
     error = check_error(await client.post("/v1/tasks", json={"title": "t", "colour": "red"},
                                           headers=alice.headers), 422)
@@ -114,6 +136,9 @@ async def test_text_comes_back_byte_for_byte(client, alice, text):
 async def test_unknown_routes_and_methods_use_the_error_shape(client, alice):
     check_error(await client.get("/v1/nothing-here", headers=alice.headers), 404)
     check_error(await client.put("/v1/conversations", headers=alice.headers), 405)
+    # No redirect to the slash-less path: Starlette would build it from the Host header.
+    check_error(await client.get("/v1/tasks/", headers={**alice.headers,
+                                                        "Host": "elsewhere.example"}), 404)
 
 
 @pytest.mark.parametrize("when", [

@@ -53,6 +53,8 @@ def create_app(settings: Settings | None = None, *, manage_schema: bool | None =
         description="Users, their tasks, their conversations and every message, in MongoDB.",
         lifespan=lifespan,
         responses=_ERROR_RESPONSES,
+        # Starlette would answer "/v1/tasks/" with a redirect built from the Host header.
+        redirect_slashes=False,
     )
     app.state.settings = settings
 

@@ -50,7 +50,9 @@ def _validation_details(error: RequestValidationError) -> list[dict[str, Any]]:
     for problem in error.errors()[:MAX_ERROR_DETAILS]:
         # The offending input is left out: it may be huge, or not JSON at all.
         details.append({
-            "loc": [str(part) for part in problem.get("loc", ())],
+            # Names, and list positions as numbers: ["body", "messages", 1, "role"].
+            "loc": [part if isinstance(part, int) else str(part)
+                    for part in problem.get("loc", ())],
             "message": problem.get("msg", ""),
             "type": problem.get("type", ""),
         })

@@ -40,9 +40,11 @@ class RequestBody(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _refuse_server_owned(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for field in SERVER_OWNED_FIELDS.intersection(data):
-                raise ValueError(f"'{field}' is set by the server and cannot be sent")
+        sent = sorted(SERVER_OWNED_FIELDS.intersection(data)) if isinstance(data, dict) else []
+        if sent:
+            names = ", ".join(f"'{field}'" for field in sent)
+            raise ValueError(f"{names} {'is' if len(sent) == 1 else 'are'} set by the server "
+                             "and cannot be sent")
         return data
 
 
