@@ -137,6 +137,9 @@ async def test_patch_and_delete_message(client, alice):
     assert patched["content"] == "fixed" and patched["metadata"] == {"e": "1"}
     assert patched["seq"] == 1 and patched["created_at"] == message["created_at"]
     assert patched["updated_at"] > message["updated_at"]
+    edited = check(await client.get(f"/v1/conversations/{conversation['id']}",
+                                    headers=alice.headers), 200)
+    assert edited["updated_at"] == patched["updated_at"]
     check_error(await client.patch(path, json={"role": "assistant"}, headers=alice.headers), 422)
 
     assert (await client.delete(path, headers=alice.headers)).status_code == 204

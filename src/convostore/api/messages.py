@@ -29,8 +29,9 @@ from convostore.services.messages import (
     append_messages_once,
     delete_message,
     drafts_from,
+    edit_message,
 )
-from convostore.services.owned import find_owned, update_owned
+from convostore.services.owned import find_owned
 
 router = APIRouter(prefix="/v1/conversations/{conversation_id}/messages", tags=["messages"])
 
@@ -183,11 +184,8 @@ async def update_message(
     body: MessageUpdate,
     user: CurrentUser,
 ) -> Message:
-    """Change a message's content or metadata."""
-    return await update_owned(
-        Message, user.id, "message", body.changes(), _id=message_id,
-        conversation_id=conversation_id,
-    )
+    """Change a message's content or metadata; the conversation's `updated_at` moves too."""
+    return await edit_message(conversation_id, user.id, message_id, body.changes())
 
 
 @router.delete("/{message_id}", status_code=status.HTTP_204_NO_CONTENT)

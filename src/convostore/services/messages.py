@@ -27,7 +27,7 @@ from convostore.errors import (
     TooManyConcurrentAppends,
 )
 from convostore.models import Conversation, IdempotencyKey, Message, Role
-from convostore.services.owned import delete_owned
+from convostore.services.owned import delete_owned, update_owned
 from convostore.timestamps import pinned_write_time, to_utc_ms, utc_now_ms
 
 logger = logging.getLogger(__name__)
@@ -233,6 +233,24 @@ async def _replay(user_id: ObjectId, key: str,
                 "a request with this Idempotency-Key is still running; retry shortly"
             )
         await asyncio.sleep(0.05)
+
+
+async def edit_message(
+    conversation_id: ObjectId, user_id: ObjectId, message_id: ObjectId, changes: dict[str, Any]
+) -> Message:
+    """Change the user's message; an edit is activity in its conversation, like an append.
+
+    Both get the same `updated_at`.
+    """
+    with pinned_write_time():
+        message = await update_owned(Message, user_id, "message", changes, _id=message_id,
+                                     conversation_id=conversation_id)
+        if changes:
+            # An update with nothing of its own: the stamped collection moves updated_at.
+            await Conversation.get_pymongo_collection().update_one(
+                {"_id": conversation_id, "user_id": user_id}, {"$set": {}}
+            )
+    return message
 
 
 async def delete_message(
