@@ -1,4 +1,3 @@
-from beanie import PydanticObjectId
 from fastapi import APIRouter, Request, Response, status
 
 from convostore.api.deps import CurrentUser
@@ -9,6 +8,7 @@ from convostore.api.pagination import (
     newest_first_page,
 )
 from convostore.models import Conversation
+from convostore.schemas.common import PathId
 from convostore.schemas.conversations import (
     ConversationCreate,
     ConversationPublic,
@@ -51,14 +51,14 @@ async def list_conversations(
 
 
 @router.get("/{conversation_id}", response_model=ConversationPublic)
-async def read_conversation(conversation_id: PydanticObjectId, user: CurrentUser) -> Conversation:
+async def read_conversation(conversation_id: PathId, user: CurrentUser) -> Conversation:
     """One of the caller's conversations."""
     return await find_owned(Conversation, user.id, "conversation", _id=conversation_id)
 
 
 @router.patch("/{conversation_id}", response_model=ConversationPublic)
 async def update_conversation(
-    conversation_id: PydanticObjectId, body: ConversationUpdate, user: CurrentUser
+    conversation_id: PathId, body: ConversationUpdate, user: CurrentUser
 ) -> Conversation:
     """Change a conversation's title or metadata."""
     return await update_owned(
@@ -68,7 +68,7 @@ async def update_conversation(
 
 @router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_conversation(
-    request: Request, conversation_id: PydanticObjectId, user: CurrentUser
+    request: Request, conversation_id: PathId, user: CurrentUser
 ) -> Response:
     """Delete a conversation and all of its messages."""
     await erase_conversation(conversation_id, user.id)

@@ -15,6 +15,7 @@ from convostore.api.pagination import (
     page_of,
 )
 from convostore.models import Conversation, Message
+from convostore.schemas.common import PathId
 from convostore.schemas.messages import (
     MessageBatch,
     MessageBatchCreate,
@@ -49,7 +50,7 @@ IdempotencyKeyHeader = Annotated[
 
 async def _append(
     request: Request,
-    conversation_id: PydanticObjectId,
+    conversation_id: PathId,
     user: CurrentUser,
     bodies: list[MessageCreate],
     idempotency_key: str | None,
@@ -74,7 +75,7 @@ async def _append(
 )
 async def append_message(
     request: Request,
-    conversation_id: PydanticObjectId,
+    conversation_id: PathId,
     body: MessageCreate,
     user: CurrentUser,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -95,7 +96,7 @@ async def append_message(
 )
 async def append_message_batch(
     request: Request,
-    conversation_id: PydanticObjectId,
+    conversation_id: PathId,
     body: MessageBatchCreate,
     user: CurrentUser,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -141,7 +142,7 @@ async def _history(
 @router.get("", response_model=MessagesPage)
 async def list_messages(
     request: Request,
-    conversation_id: PydanticObjectId,
+    conversation_id: PathId,
     user: CurrentUser,
     order: Annotated[Literal["asc", "desc"], Query(description="By `seq`.")] = "asc",
     limit: PageSize = DEFAULT_PAGE_SIZE,
@@ -169,7 +170,7 @@ async def list_messages(
 
 @router.get("/{message_id}", response_model=MessagePublic)
 async def read_message(
-    conversation_id: PydanticObjectId, message_id: PydanticObjectId, user: CurrentUser
+    conversation_id: PathId, message_id: PathId, user: CurrentUser
 ) -> Message:
     """One message."""
     return await find_owned(
@@ -179,8 +180,8 @@ async def read_message(
 
 @router.patch("/{message_id}", response_model=MessagePublic)
 async def update_message(
-    conversation_id: PydanticObjectId,
-    message_id: PydanticObjectId,
+    conversation_id: PathId,
+    message_id: PathId,
     body: MessageUpdate,
     user: CurrentUser,
 ) -> Message:
@@ -190,7 +191,7 @@ async def update_message(
 
 @router.delete("/{message_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_message(
-    conversation_id: PydanticObjectId, message_id: PydanticObjectId, user: CurrentUser
+    conversation_id: PathId, message_id: PathId, user: CurrentUser
 ) -> Response:
     """Delete a message; the others keep their `seq`."""
     await delete_message(conversation_id, user.id, message_id)

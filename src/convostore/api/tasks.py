@@ -1,6 +1,5 @@
 from typing import Annotated
 
-from beanie import PydanticObjectId
 from fastapi import APIRouter, Query, Response, status
 
 from convostore.api.deps import CurrentUser
@@ -13,7 +12,7 @@ from convostore.api.pagination import (
 )
 from convostore.errors import NotFound, PreconditionFailed
 from convostore.models import Task
-from convostore.schemas.common import ErrorBody
+from convostore.schemas.common import ErrorBody, PathId
 from convostore.schemas.tasks import TaskCreate, TaskPublic, TaskReplace, TasksPage, TaskUpdate
 from convostore.services.owned import delete_owned, find_owned, set_fields, update_owned
 
@@ -27,7 +26,7 @@ def _with_etag(task: Task, response: Response) -> TaskPublic:
 
 
 async def _change_task(
-    task_id: PydanticObjectId, user: CurrentUser, changes: dict, if_match: str | None
+    task_id: PathId, user: CurrentUser, changes: dict, if_match: str | None
 ) -> Task:
     """Apply `changes`; with `If-Match`, only to the exact state that ETag names."""
     if if_match is None:
@@ -35,7 +34,7 @@ async def _change_task(
 
     current = await find_owned(Task, user.id, "task", _id=task_id)
     if not if_match_allows(if_match, etag_of(TaskPublic.model_validate(current))):
-        raise PreconditionFailed("the task has changed since that ETag; read it again")
+        raise PreconditionFailed("the task does not match that ETag; read it again")
     # The filter pins every stored field, so a write that lands in between is detected.
     unchanged = current.model_dump(include=set(TaskPublic.model_fields) - {"id"})
     try:
@@ -75,7 +74,7 @@ async def list_tasks(
 
 
 @router.get("/{task_id}", response_model=TaskPublic)
-async def read_task(task_id: PydanticObjectId, user: CurrentUser,
+async def read_task(task_id: PathId, user: CurrentUser,
                     response: Response) -> TaskPublic:
     """One of the caller's tasks, with its ETag."""
     return _with_etag(await find_owned(Task, user.id, "task", _id=task_id), response)
@@ -83,7 +82,7 @@ async def read_task(task_id: PydanticObjectId, user: CurrentUser,
 
 @router.put("/{task_id}", response_model=TaskPublic, responses={412: {"model": ErrorBody}})
 async def replace_task(
-    task_id: PydanticObjectId,
+    task_id: PathId,
     body: TaskReplace,
     user: CurrentUser,
     response: Response,
@@ -96,7 +95,7 @@ async def replace_task(
 
 @router.patch("/{task_id}", response_model=TaskPublic, responses={412: {"model": ErrorBody}})
 async def update_task(
-    task_id: PydanticObjectId,
+    task_id: PathId,
     body: TaskUpdate,
     user: CurrentUser,
     response: Response,
@@ -108,7 +107,7 @@ async def update_task(
 
 
 @router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_task(task_id: PydanticObjectId, user: CurrentUser) -> Response:
+async def delete_task(task_id: PathId, user: CurrentUser) -> Response:
     """Delete a task."""
     await delete_owned(Task, user.id, "task", _id=task_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

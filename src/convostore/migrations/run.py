@@ -20,8 +20,10 @@ async def migrate(database: AsyncDatabase, *, drop_extra: bool = False) -> list[
 async def migrate_at_startup(database: AsyncDatabase) -> None:
     """What the service does by itself on a database it manages (the embedded one)."""
     try:
-        for line in await migrate(database):
-            logger.info("startup migration: %s", line)
+        done = await migrate(database)
+        # Each change was logged as it was made; this only closes the step.
+        if done:
+            logger.info("start-up migration: %d changes", len(done))
     except DuplicateKeys as error:
         logger.warning(
             "unique indexes were not built, existing documents hold duplicates: %s; "

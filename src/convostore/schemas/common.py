@@ -1,10 +1,18 @@
 """Building blocks of every request and response body."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
 from beanie import PydanticObjectId
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
 
 _NO_OFFSET = timedelta(0)
 
@@ -30,6 +38,18 @@ def format_datetime(value: datetime) -> str:
 
 UTCDateTime = Annotated[datetime, PlainSerializer(format_datetime, return_type=str)]
 Id = Annotated[PydanticObjectId, PlainSerializer(str, return_type=str)]
+
+
+def _require_hex_id(value: Any) -> Any:
+    # Said here so that a client reads what an id looks like, not the name of Beanie's type.
+    if isinstance(value, str) and not _HEX_ID.fullmatch(value):
+        raise ValueError("must be an id: 24 hexadecimal digits")
+    return value
+
+
+_HEX_ID = re.compile(r"[0-9a-fA-F]{24}")
+# An id in a path.
+PathId = Annotated[PydanticObjectId, BeforeValidator(_require_hex_id)]
 
 
 class RequestBody(BaseModel):
