@@ -40,6 +40,9 @@ UTCDateTime = Annotated[datetime, PlainSerializer(format_datetime, return_type=s
 Id = Annotated[PydanticObjectId, PlainSerializer(str, return_type=str)]
 
 
+_HEX_ID = re.compile(r"[0-9a-fA-F]{24}")
+
+
 def _require_hex_id(value: Any) -> Any:
     # Said here so that a client reads what an id looks like, not the name of Beanie's type.
     if isinstance(value, str) and not _HEX_ID.fullmatch(value):
@@ -47,7 +50,6 @@ def _require_hex_id(value: Any) -> Any:
     return value
 
 
-_HEX_ID = re.compile(r"[0-9a-fA-F]{24}")
 # An id in a path.
 PathId = Annotated[PydanticObjectId, BeforeValidator(_require_hex_id)]
 
