@@ -125,6 +125,39 @@ async def test_a_remembered_conversation_shows_no_one_else_its_messages(app, cli
     check_error(await client.get(path, headers=bob.headers), 404)
 
 
+async def test_appends_with_a_wrong_remembered_last_seq_still_get_the_next_seq(
+    app, client, alice, db
+):
+    conversation = await create_conversation(client, alice)
+    conversation_id = ObjectId(conversation["id"])
+    recent = trust_conversations_for_a_minute(app)
+    assert (await append(client, alice, conversation["id"], "m1"))["seq"] == 1
+
+    # Another API process appends meanwhile: this one's memory is behind...
+    await db["conversations"].update_one({"_id": conversation_id},
+                                         {"$inc": {"last_seq": 1, "message_count": 1}})
+    assert (await append(client, alice, conversation["id"], "m3"))["seq"] == 3
+    # ...or, were it ever ahead, still no seq is skipped or repeated.
+    recent.remember(alice.user.id, conversation_id, 10)
+    assert (await append(client, alice, conversation["id"], "m4"))["seq"] == 4
+    stored = await db["conversations"].find_one({"_id": conversation_id})
+    assert stored["last_seq"] == 4 and stored["message_count"] == 4
+
+
+async def test_a_remembered_conversation_takes_no_one_elses_appends(app, client, alice, bob, db):
+    conversation = await create_conversation(client, alice)
+    conversation_id = ObjectId(conversation["id"])
+    await append(client, alice, conversation["id"], "mine")
+    recent = trust_conversations_for_a_minute(app)
+    recent.remember(bob.user.id, conversation_id, 1)
+
+    check_error(await client.post(f"/v1/conversations/{conversation['id']}/messages",
+                                  json={"role": "user", "content": "bob's"},
+                                  headers=bob.headers), 404)
+    stored = await db["conversations"].find_one({"_id": conversation_id})
+    assert stored["last_seq"] == 1 and await db["messages"].count_documents({}) == 1
+
+
 async def test_patch_and_delete_message(client, alice):
     conversation = await create_conversation(client, alice)
     message = await append(client, alice, conversation["id"], "typo")

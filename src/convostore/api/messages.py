@@ -55,15 +55,25 @@ async def _append(
     bodies: list[MessageCreate],
     idempotency_key: str | None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Append and return the messages, with 201, or 200 for a replayed Idempotency-Key."""
-    drafts = drafts_from(bodies)
-    if idempotency_key is None:
-        return await append_messages(conversation_id, user.id, drafts), status.HTTP_201_CREATED
+    """Append and return the messages, with 201, or 200 for a replayed Idempotency-Key.
 
-    ttl = request.app.state.settings.idempotency_ttl_seconds
-    messages, created = await append_messages_once(
-        conversation_id, user.id, drafts, idempotency_key, ttl
-    )
+    The `last_seq` this process last saw spares the append a read of the conversation
+    while no other append came in between; a wrong one costs a failed update, never a seq.
+    """
+    drafts = drafts_from(bodies)
+    recent = request.app.state.recent_conversations
+    hint = recent.last_seq(user.id, conversation_id)
+    if idempotency_key is None:
+        messages = await append_messages(conversation_id, user.id, drafts, last_seq_hint=hint)
+        created = True
+    else:
+        ttl = request.app.state.settings.idempotency_ttl_seconds
+        messages, created = await append_messages_once(
+            conversation_id, user.id, drafts, idempotency_key, ttl, last_seq_hint=hint
+        )
+
+    if created:
+        recent.remember(user.id, conversation_id, messages[-1]["seq"])
     return messages, status.HTTP_201_CREATED if created else status.HTTP_200_OK
 
 

@@ -37,7 +37,8 @@ class RecentConversations:
     """Conversations recently confirmed as their owner's, with their `last_seq` then.
 
     The `last_seq` is a lower bound, since appends only raise it: enough to aim a read of the
-    history at the right `seq` window, never trusted as the conversation's length.
+    history at the right `seq` window, or to guess what an append's conditional update should
+    expect; never trusted as the conversation's length.
     """
 
     def __init__(self, ttl: float) -> None:

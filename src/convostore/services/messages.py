@@ -55,16 +55,19 @@ async def append_messages(
     user_id: ObjectId,
     drafts: list[MessageDraft],
     message_ids: list[ObjectId] | None = None,
+    last_seq_hint: int | None = None,
 ) -> list[dict[str, Any]]:
     """Append `drafts` to the user's conversation, in order, with consecutive `seq`.
 
     Returns the stored documents. The drafts were validated on the way in (API schemas or
     the importer's), so they are written as documents directly: building a Beanie model per
-    message only to dump it again doubled the API's work per append.
+    message only to dump it again doubled the API's work per append. `last_seq_hint`, the
+    conversation's `last_seq` as the caller last saw it, saves reading it when still right.
     """
     with pinned_write_time() as now:
         sent_times = [draft.timestamp or now for draft in drafts]
-        first_seq = await _claim_seqs(conversation_id, user_id, len(drafts), max(sent_times))
+        first_seq = await _claim_seqs(conversation_id, user_id, len(drafts), max(sent_times),
+                                      last_seq_hint)
         ids = message_ids or [ObjectId() for _ in drafts]
         messages = [
             {
@@ -89,33 +92,45 @@ async def append_messages(
 
 
 async def _claim_seqs(
-    conversation_id: ObjectId, user_id: ObjectId, count: int, newest_sent: datetime
+    conversation_id: ObjectId,
+    user_id: ObjectId,
+    count: int,
+    newest_sent: datetime,
+    last_seq_hint: int | None,
 ) -> int:
-    """Reserve `count` consecutive seq numbers on the conversation; returns the first.
+    """Reserve `count` consecutive seq numbers on the user's conversation; returns the first.
 
-    One conditional update does it: `$inc` on `last_seq`, applied only if `last_seq` is still
-    the value just read, so two appenders can never get the same numbers; the loser reads
-    again and retries. (findAndModify would do it in one call, but the embedded server
+    One conditional update does it: `$inc` on `last_seq`, applied only if the conversation is
+    the user's and `last_seq` is still the value expected, so two appenders can never get the
+    same numbers; the loser reads again and retries. The first try may expect the caller's
+    hint instead of reading. (findAndModify would do it in one call, but the embedded server
     answers it by scanning the whole collection.)
     """
     conversations = Conversation.get_pymongo_collection()
+    expected = last_seq_hint
     for attempt in range(MAX_CLAIM_ATTEMPTS):
-        current = await conversations.find_one(
-            {"_id": conversation_id, "user_id": user_id}, projection={"last_seq": True}
-        )
-        if current is None:
-            raise NotFound("conversation")
+        if expected is None:
+            current = await conversations.find_one(
+                {"_id": conversation_id, "user_id": user_id}, projection={"last_seq": True}
+            )
+            if current is None:
+                raise NotFound("conversation")
+            expected = current["last_seq"]
 
         claimed = await conversations.update_one(
-            {"_id": conversation_id, "last_seq": current["last_seq"]},
+            {"_id": conversation_id, "user_id": user_id, "last_seq": expected},
             {
                 "$inc": {"last_seq": count, "message_count": count},
                 "$max": {"last_message_at": newest_sent},
             },
         )
         if claimed.matched_count == 1:
-            return current["last_seq"] + 1
-        await asyncio.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
+            return expected + 1
+
+        lost_a_race = attempt > 0 or last_seq_hint is None
+        expected = None
+        if lost_a_race:  # a stale hint is no race: read at once
+            await asyncio.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
     raise TooManyConcurrentAppends(
         "too many messages are being appended to this conversation at once; retry"
     )
@@ -156,6 +171,7 @@ async def append_messages_once(
     drafts: list[MessageDraft],
     key: str,
     ttl_seconds: int,
+    last_seq_hint: int | None = None,
 ) -> tuple[list[dict[str, Any]], bool]:
     """Append at most once per `Idempotency-Key`; returns the messages and whether they are new.
 
@@ -181,7 +197,8 @@ async def append_messages_once(
             continue  # the earlier claim expired or was abandoned: claim again
 
         try:
-            messages = await append_messages(conversation_id, user_id, drafts, claim.message_ids)
+            messages = await append_messages(conversation_id, user_id, drafts, claim.message_ids,
+                                             last_seq_hint)
         except BaseException:
             # Release the key so that the client's retry can run the request again.
             await asyncio.shield(_release(claim))
