@@ -191,6 +191,8 @@ def import_(
             raise _fail(str(error)) from None
         if limit is not None:
             source = (draft for _, draft in zip(range(limit), source, strict=False))
+        # Known gap: the bar shows no total or time left; the source is read as it goes, so
+        # its size is not known up front.
         with tqdm(unit=" messages", file=sys.stderr, desc="importing") as progress:
             return await import_conversations(owner, source, report, progress.update)
 
