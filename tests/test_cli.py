@@ -72,6 +72,13 @@ def test_indexes_plan_exits_1_on_a_fresh_database_and_lists_what_is_missing(cli_
     assert {spec["name"] for spec in plans["users"]["missing"]} >= {"email_unique"}
 
 
+def test_schema_show_prints_every_collections_validator(cli_env):
+    validators = json.loads(run(cli_env, "schema", "show").stdout)
+    assert {"users", "tasks", "conversations", "messages"} <= set(validators)
+    roles = validators["messages"]["$jsonSchema"]["properties"]["role"]
+    assert roles["enum"] == ["user", "assistant", "system", "tool"]
+
+
 def test_import_needs_exactly_one_source(cli_env):
     result = run(cli_env, "import", "--user", "0" * 24, check=False)
     assert result.returncode != 0

@@ -293,7 +293,7 @@ def indexes_apply(
 @schema_app.command("show")
 def schema_show() -> None:
     """Print the validator each collection gets, as JSON."""
-    validators = {model.get_settings().name: validator_for(model) for model in DOCUMENT_MODELS}
+    validators = {model.Settings.name: validator_for(model) for model in DOCUMENT_MODELS}
     typer.echo(json.dumps(validators, indent=2))
 
 
