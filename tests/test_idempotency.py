@@ -1,5 +1,12 @@
 import asyncio
+from datetime import timedelta
 
+from beanie import PydanticObjectId
+from bson import ObjectId
+
+from convostore.models import IdempotencyKey
+from convostore.services.messages import MessageDraft, _request_hash
+from convostore.timestamps import utc_now_ms
 from tests.helpers import check, check_error, create_conversation
 
 
@@ -67,6 +74,27 @@ async def test_a_failed_request_releases_its_key(client, alice, bob, db):
     mine = await create_conversation(client, alice)
     check(await post(client, alice, mine["id"], "k"), 201)
     assert await db["idempotency_keys"].count_documents({}) == 1
+
+
+async def test_a_retry_waiting_on_a_request_that_then_fails_runs_itself(client, alice, db):
+    conversation = await create_conversation(client, alice)
+    conversation_id = ObjectId(conversation["id"])
+    # A first request with the key, still running: its claim is stored, its message not yet.
+    drafts = [MessageDraft(role="user", content="hi")]
+    first = IdempotencyKey(user_id=alice.user.id, key="k", conversation_id=conversation_id,
+                           request_hash=_request_hash(conversation_id, drafts),
+                           message_ids=[PydanticObjectId()],
+                           expires_at=utc_now_ms() + timedelta(hours=1))
+    await first.insert()
+
+    async def fail_the_first_request_soon():
+        await asyncio.sleep(0.3)
+        await db["idempotency_keys"].delete_one({"_id": first.id})  # as its failure does
+
+    retry, _ = await asyncio.gather(post(client, alice, conversation["id"], "k"),
+                                    fail_the_first_request_soon())
+    stored = check(retry, 201)
+    assert stored["content"] == "hi" and await db["messages"].count_documents({}) == 1
 
 
 async def test_malformed_keys_are_refused(client, alice):

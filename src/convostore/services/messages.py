@@ -251,6 +251,10 @@ async def _replay(user_id: ObjectId, key: str,
             )
         await asyncio.sleep(0.05)
 
+        claim = await IdempotencyKey.find_one({"_id": claim.id})
+        if claim is None:  # the first request failed and released the key: run this one
+            return None
+
 
 async def edit_message(
     conversation_id: ObjectId, user_id: ObjectId, message_id: ObjectId, changes: dict[str, Any]
