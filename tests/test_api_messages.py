@@ -1,4 +1,5 @@
 import asyncio
+from datetime import UTC, datetime
 
 from bson import ObjectId
 
@@ -156,6 +157,31 @@ async def test_a_remembered_conversation_takes_no_one_elses_appends(app, client,
                                   headers=bob.headers), 404)
     stored = await db["conversations"].find_one({"_id": conversation_id})
     assert stored["last_seq"] == 1 and await db["messages"].count_documents({}) == 1
+
+
+async def test_an_append_finishing_after_its_conversation_was_deleted_leaves_nothing(
+    app, client, alice, db
+):
+    conversation = await create_conversation(client, alice)
+    conversation_id = ObjectId(conversation["id"])
+    await append(client, alice, conversation["id"], "before")
+    recent = trust_conversations_for_a_minute(app)
+    assert (await client.delete(f"/v1/conversations/{conversation['id']}",
+                                headers=alice.headers)).status_code == 204
+
+    # An append that had claimed its seq before the delete finishes after it:
+    recent.remember(alice.user.id, conversation_id, 2)
+    now = datetime.now(UTC)
+    await db["messages"].insert_one({
+        "conversation_id": conversation_id, "user_id": alice.user.id, "seq": 2, "role": "user",
+        "content": "late", "timestamp": now, "metadata": {}, "created_at": now,
+        "updated_at": now})
+    # ...this process does not take the conversation for alive again,
+    path = f"/v1/conversations/{conversation['id']}/messages"
+    check_error(await client.get(path, headers=alice.headers), 404)
+    # ...and the late sweep removes the message.
+    await app.state.late_sweeper.flush()
+    assert await db["messages"].count_documents({"conversation_id": conversation_id}) == 0
 
 
 async def test_patch_and_delete_message(client, alice):

@@ -20,8 +20,8 @@ from convostore.services.erasure import LateDataSweeper
 
 logger = logging.getLogger(__name__)
 
-# Longer than any request authenticated just before a user's erasure takes to finish.
-SWEEP_ERASED_USERS_AGAIN_AFTER_SECONDS = 5.0
+# Longer than a request that was under way when something was erased takes to finish.
+SWEEP_AGAIN_AFTER_SECONDS = 5.0
 
 _ERROR_RESPONSES = {
     status: {"model": ErrorBody}
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, *, manage_schema: bool | None =
         async with connect(settings, manage_schema=manage_schema) as connection:
             app.state.database = connection.database
             app.state.manages_schema = connection.manages_schema
-            app.state.late_sweeper = LateDataSweeper(SWEEP_ERASED_USERS_AGAIN_AFTER_SECONDS)
+            app.state.late_sweeper = LateDataSweeper(SWEEP_AGAIN_AFTER_SECONDS)
             app.state.recent_users = RecentUsers(settings.cache_seconds)
             app.state.recent_conversations = RecentConversations(settings.cache_seconds)
             try:

@@ -15,7 +15,7 @@ from convostore.schemas.conversations import (
     ConversationsPage,
     ConversationUpdate,
 )
-from convostore.services.erasure import erase_conversation
+from convostore.services.erasure import erase_conversation, erase_conversation_messages
 from convostore.services.owned import find_owned, update_owned
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
@@ -73,4 +73,5 @@ async def delete_conversation(
     """Delete a conversation and all of its messages."""
     await erase_conversation(conversation_id, user.id)
     request.app.state.recent_conversations.forget(user.id, conversation_id)
+    request.app.state.late_sweeper.schedule(conversation_id, erase_conversation_messages)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

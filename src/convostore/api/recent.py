@@ -13,6 +13,8 @@ from convostore.models import User
 
 # Enough for every user active within `ttl`; the least recently used go first beyond it.
 MAX_ENTRIES = 10_000
+# Longer than any append that was under way when its conversation was deleted.
+REMEMBER_DELETED_SECONDS = 60.0
 
 
 class RecentUsers:
@@ -43,12 +45,20 @@ class RecentConversations:
 
     def __init__(self, ttl: float) -> None:
         self._last_seqs: TTLCache[tuple[ObjectId, ObjectId], int] = TTLCache(MAX_ENTRIES, ttl)
+        # Conversations this process deleted: an append that was under way may finish after
+        # the delete, and must not make this process remember the conversation again.
+        self._deleted: TTLCache[tuple[ObjectId, ObjectId], bool] = TTLCache(
+            MAX_ENTRIES, REMEMBER_DELETED_SECONDS
+        )
 
     def last_seq(self, user_id: ObjectId, conversation_id: ObjectId) -> int | None:
         return self._last_seqs.get((user_id, conversation_id))
 
     def remember(self, user_id: ObjectId, conversation_id: ObjectId, last_seq: int) -> None:
-        self._last_seqs[(user_id, conversation_id)] = last_seq
+        if (user_id, conversation_id) not in self._deleted:
+            self._last_seqs[(user_id, conversation_id)] = last_seq
 
     def forget(self, user_id: ObjectId, conversation_id: ObjectId) -> None:
+        """The conversation was deleted: read it again, however recently it was seen."""
         self._last_seqs.pop((user_id, conversation_id), None)
+        self._deleted[(user_id, conversation_id)] = True

@@ -7,7 +7,7 @@ from convostore.errors import Conflict
 from convostore.exporting import export_chunks
 from convostore.models import User
 from convostore.schemas.users import UserCreate, UserPublic, UserUpdate
-from convostore.services.erasure import erase_user
+from convostore.services.erasure import erase_user, erase_user_data
 from convostore.services.owned import set_fields
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
@@ -59,5 +59,5 @@ async def delete_me(request: Request, user: CurrentUser) -> Response:
     """Erase the caller and all of their tasks, conversations and messages."""
     await erase_user(user.id)
     request.app.state.recent_users.forget(user.id)
-    request.app.state.late_sweeper.schedule(user.id)
+    request.app.state.late_sweeper.schedule(user.id, erase_user_data)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

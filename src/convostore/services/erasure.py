@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from bson import ObjectId
 from pymongo.errors import PyMongoError
@@ -11,12 +12,21 @@ from convostore.services.owned import delete_owned
 
 logger = logging.getLogger(__name__)
 
+# What a late sweep runs again: erase_user_data or erase_conversation_messages.
+Erasure = Callable[[ObjectId], Awaitable[None]]
+
 
 async def erase_conversation(conversation_id: ObjectId, user_id: ObjectId) -> None:
-    """Delete the user's conversation, then its messages."""
+    """Delete the user's conversation, then its messages.
+
+    An append that claimed its seq just before the delete can still insert its messages
+    after it: call `erase_conversation_messages` again once such requests have finished.
+    """
     await delete_owned(Conversation, user_id, "conversation", _id=conversation_id)
-    # Known gap: an append that claimed its seq just before the delete can still insert its
-    # messages after this line, leaving them without a conversation; nothing sweeps them yet.
+    await erase_conversation_messages(conversation_id)
+
+
+async def erase_conversation_messages(conversation_id: ObjectId) -> None:
     await Message.get_pymongo_collection().delete_many({"conversation_id": conversation_id})
 
 
@@ -40,35 +50,37 @@ async def erase_user_data(user_id: ObjectId) -> None:
 
 
 class LateDataSweeper:
-    """Sweeps an erased user's data once more, after the requests in flight have finished.
+    """Erases once more, after the requests in flight have finished, what was erased.
 
-    A request authenticated just before the erasure can still write after it. Each erased
-    user gets a second sweep `delay_seconds` later; `flush` runs the pending ones at once
-    (at shutdown, when no request is left running).
+    A request that was already under way (authenticated before a user's erasure, or past
+    its seq claim before a conversation's) can still write after it. Each erasure scheduled
+    here runs again `delay_seconds` later; `flush` runs the pending ones at once (at
+    shutdown, when no request is left running).
     """
 
     def __init__(self, delay_seconds: float) -> None:
         self.delay_seconds = delay_seconds
-        self._pending: dict[ObjectId, asyncio.Task[None]] = {}
+        self._pending: dict[ObjectId, tuple[asyncio.Task[None], Erasure]] = {}
 
-    def schedule(self, user_id: ObjectId) -> None:
-        task = asyncio.create_task(self._sweep_later(user_id))
-        self._pending[user_id] = task
-        task.add_done_callback(lambda _: self._pending.pop(user_id, None))
+    def schedule(self, erased_id: ObjectId, erase: Erasure) -> None:
+        """Run `erase(erased_id)` again later: a user's data, or a conversation's messages."""
+        task = asyncio.create_task(self._sweep_later(erased_id, erase))
+        self._pending[erased_id] = (task, erase)
+        task.add_done_callback(lambda _: self._pending.pop(erased_id, None))
 
-    async def _sweep_later(self, user_id: ObjectId) -> None:
+    async def _sweep_later(self, erased_id: ObjectId, erase: Erasure) -> None:
         # Known gap: a request slower than `delay_seconds` can still leave data behind.
         await asyncio.sleep(self.delay_seconds)
-        await self._sweep(user_id)
+        await self._sweep(erased_id, erase)
 
-    async def _sweep(self, user_id: ObjectId) -> None:
+    async def _sweep(self, erased_id: ObjectId, erase: Erasure) -> None:
         try:
-            await erase_user_data(user_id)
+            await erase(erased_id)
         except PyMongoError:
-            logger.warning("could not sweep the data of erased user %s again", user_id)
+            logger.warning("could not sweep what was left of erased %s", erased_id)
 
     async def flush(self) -> None:
         pending = list(self._pending.items())
-        for user_id, task in pending:
+        for erased_id, (task, erase) in pending:
             task.cancel()
-            await self._sweep(user_id)
+            await self._sweep(erased_id, erase)
