@@ -124,4 +124,4 @@ async def test_malformed_ids_in_paths_are_422(client, alice, bad_id):
     for path in (f"/v1/tasks/{bad_id}", f"/v1/conversations/{bad_id}",
                  f"/v1/conversations/{ObjectId()}/messages/{bad_id}"):
         error = check_error(await client.get(path, headers=alice.headers), 422, "invalid_input")
-        assert "24 hexadecimal digits" in error["details"][0]["message"], error
+        assert error["details"][0]["message"] == "must be an id: 24 hexadecimal digits", error

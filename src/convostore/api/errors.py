@@ -53,7 +53,8 @@ def _validation_details(error: RequestValidationError) -> list[dict[str, Any]]:
             # Names, and list positions as numbers: ["body", "messages", 1, "role"].
             "loc": [part if isinstance(part, int) else str(part)
                     for part in problem.get("loc", ())],
-            "message": problem.get("msg", ""),
+            # A check of convostore's own says what is wrong; pydantic's prefix adds nothing.
+            "message": problem.get("msg", "").removeprefix("Value error, "),
             "type": problem.get("type", ""),
         })
     return jsonable_encoder(details)
