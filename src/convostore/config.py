@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
 
     # How long an API process trusts its last read of a token's user, and of a conversation's
-    # owner (0: read every time).
+    # owner and last_seq (0: read every time).
     cache_seconds: float = Field(default=1.0, ge=0, le=60)
 
     # How long a request waits for an unreachable database before answering 503.
